@@ -1,0 +1,4 @@
+module Hybrid.Cli.Program
+
+[<EntryPoint>]
+let main _argv = 0

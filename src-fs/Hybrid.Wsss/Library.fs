@@ -1,0 +1,1 @@
+namespace Hybrid.Wsss
