@@ -1,0 +1,54 @@
+using System.Globalization;
+using Hybrid.Torch.Modules;
+using Hybrid.Torch.Optim;
+
+namespace Hybrid.Torch.Serialization;
+
+/// <summary>
+/// A training checkpoint: model state dict, optimizer state, step, libtorch's RNG state and
+/// free-form metadata, as one safetensors file written atomically. Keys: "model.*",
+/// "optim.*", "rng.cpu"; metadata "step", "optim.steps" and whatever the caller adds.
+/// </summary>
+public static class Checkpoint
+{
+    public static void Save(string path, Module model, Optimizer? optimizer, long step, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        var tensors = new Dictionary<string, Tensor>();
+        foreach (var (k, t) in model.state_dict()) tensors["model." + k] = t;
+        if (optimizer is not null)
+            foreach (var (k, t) in optimizer.state_dict()) tensors["optim." + k] = t;
+        tensors["rng.cpu"] = torch.get_rng_state();
+        var meta = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>())
+        {
+            ["format"] = "hybrid-checkpoint-1",
+            ["step"] = step.ToString(CultureInfo.InvariantCulture),
+            ["optim.steps"] = (optimizer?.step_count ?? 0).ToString(CultureInfo.InvariantCulture),
+        };
+        Safetensors.Save(path, tensors, meta);
+    }
+
+    /// <summary>Restores model (strict), optimizer and RNG; returns the step and the metadata.</summary>
+    public static (long Step, Dictionary<string, string> Metadata) Load(string path, Module model, Optimizer? optimizer = null, bool restoreRng = true)
+    {
+        var (tensors, meta) = Safetensors.Load(path);
+        try
+        {
+            if (!meta.TryGetValue("format", out var f) || f != "hybrid-checkpoint-1")
+                throw new InvalidDataException($"{path} is a safetensors file but not a Hybrid checkpoint (no format tag)");
+            var modelSd = tensors.Where(kv => kv.Key.StartsWith("model.")).ToDictionary(kv => kv.Key["model.".Length..], kv => kv.Value);
+            model.load_state_dict(modelSd, strict: true);
+            if (optimizer is not null)
+            {
+                var optSd = tensors.Where(kv => kv.Key.StartsWith("optim.")).ToDictionary(kv => kv.Key["optim.".Length..], kv => kv.Value);
+                optimizer.load_state_dict(optSd, long.Parse(meta["optim.steps"], CultureInfo.InvariantCulture));
+            }
+            if (restoreRng && tensors.TryGetValue("rng.cpu", out var rng)) torch.set_rng_state(rng);
+            return (long.Parse(meta["step"], CultureInfo.InvariantCulture), meta);
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+    }
+}
