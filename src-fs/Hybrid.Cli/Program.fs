@@ -1,4 +1,29 @@
+/// The `hybrid` command line: one Argu union per command, dispatched here.
 module Hybrid.Cli.Program
 
+open Argu
+open Hybrid.Cli.Commands
+
+[<RequireSubcommand>]
+type CliArgs =
+    | [<CliPrefix(CliPrefix.None)>] Version of ParseResults<Version.Args>
+    | [<CliPrefix(CliPrefix.None)>] Demo_Mnist of ParseResults<MnistDemo.Args>
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Version _ -> "print libtorch version, threads, BLAS in use and CUDA availability"
+            | Demo_Mnist _ -> "train a small CNN on Fashion-MNIST for one epoch (a smoke test of the stack)"
+
+let parser = ArgumentParser.Create<CliArgs>(programName = "hybrid", errorHandler = ProcessExiter())
+
 [<EntryPoint>]
-let main _argv = 0
+let main argv =
+    let args = parser.ParseCommandLine argv
+    try
+        match args.GetSubCommand() with
+        | Version a -> Version.run a
+        | Demo_Mnist a -> MnistDemo.run a
+    with
+    | :? System.IO.FileNotFoundException as e -> Hybrid.Cli.Console.error e.Message; 2
+    | :? System.IO.InvalidDataException as e -> Hybrid.Cli.Console.error e.Message; 2
+    | :? Hybrid.Torch.TorchException as e -> Hybrid.Cli.Console.error e.Message; 3

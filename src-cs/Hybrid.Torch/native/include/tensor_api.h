@@ -22,6 +22,13 @@ inline at::TensorOptions options(int dtype, int dev_type, int dev_index, bool re
       .device(device(dev_type, dev_index))
       .requires_grad(requires_grad);
 }
+// A double as the Scalar the tensor's dtype expects: integral tensors get an integral scalar
+// when the value is whole (so `long_tensor + 1.0` stays int64, as in Python with `+ 1`).
+inline at::Scalar scalar(const at::Tensor& t, double v) {
+  if (!at::isFloatingType(t.scalar_type()) && t.scalar_type() != at::kBool && v == static_cast<double>(static_cast<int64_t>(v)))
+    return at::Scalar(static_cast<int64_t>(v));
+  return at::Scalar(v);
+}
 inline std::vector<at::Tensor> list(TH* hs, int n) {
   std::vector<at::Tensor> v;
   v.reserve(static_cast<size_t>(n));
@@ -45,4 +52,4 @@ inline int64_t emit(const std::vector<at::Tensor>& ts, TH* out, int64_t cap) {
 #define HY_BINARY(name, expr) \
   HY_API TH hy_##name(TH a, TH b) { HY_TRY(nullptr, { const at::Tensor& x = *a; const at::Tensor& y = *b; return hy::wrap(expr); }) }
 #define HY_SCALAR(name, expr) \
-  HY_API TH hy_##name(TH a, double s) { HY_TRY(nullptr, { const at::Tensor& x = *a; return hy::wrap(expr); }) }
+  HY_API TH hy_##name(TH a, double v) { HY_TRY(nullptr, { const at::Tensor& x = *a; const at::Scalar s = hy::scalar(x, v); return hy::wrap(expr); }) }

@@ -58,7 +58,7 @@ HY_SCALAR(mul_scalar, x.mul(s))
 HY_SCALAR(div_scalar, x.div(s))
 HY_SCALAR(rdiv_scalar, x.reciprocal().mul(s))
 HY_SCALAR(pow_scalar, x.pow(s))
-HY_SCALAR(rpow_scalar, at::pow(at::Scalar(s), x))
+HY_SCALAR(rpow_scalar, at::pow(s, x))
 HY_SCALAR(remainder_scalar, x.remainder(s))
 HY_SCALAR(eq_scalar, x.eq(s))
 HY_SCALAR(ne_scalar, x.ne(s))
@@ -76,8 +76,8 @@ HY_API TH hy_clamp(TH a, double lo, double hi, bool has_lo, bool has_hi) {
   })
 }
 HY_API TH hy_where(TH cond, TH a, TH b) { HY_TRY(nullptr, { return wrap(at::where(*cond, *a, *b)); }) }
-HY_API TH hy_where_scalar(TH cond, TH a, double s) { HY_TRY(nullptr, { return wrap(at::where(*cond, *a, at::Scalar(s))); }) }
-HY_API TH hy_masked_fill(TH a, TH mask, double value) { HY_TRY(nullptr, { return wrap(a->masked_fill(*mask, value)); }) }
+HY_API TH hy_where_scalar(TH cond, TH a, double s) { HY_TRY(nullptr, { return wrap(at::where(*cond, *a, scalar(*a, s))); }) }
+HY_API TH hy_masked_fill(TH a, TH mask, double value) { HY_TRY(nullptr, { return wrap(a->masked_fill(*mask, scalar(*a, value))); }) }
 HY_API TH hy_to_dtype(TH a, int dtype) { HY_TRY(nullptr, { return wrap(a->to(static_cast<at::ScalarType>(dtype))); }) }
 HY_API TH hy_to_device(TH a, int dt, int di) { HY_TRY(nullptr, { return wrap(a->to(device(dt, di))); }) }
 HY_API int hy_allclose(TH a, TH b, double rtol, double atol, bool equal_nan) {
@@ -90,16 +90,16 @@ HY_API int hy_add_(TH a, TH b, double alpha) { HY_TRY(-1, { a->add_(*b, alpha); 
 HY_API int hy_sub_(TH a, TH b) { HY_TRY(-1, { a->sub_(*b); return 0; }) }
 HY_API int hy_mul_(TH a, TH b) { HY_TRY(-1, { a->mul_(*b); return 0; }) }
 HY_API int hy_div_(TH a, TH b) { HY_TRY(-1, { a->div_(*b); return 0; }) }
-HY_API int hy_add_scalar_(TH a, double s) { HY_TRY(-1, { a->add_(s); return 0; }) }
-HY_API int hy_mul_scalar_(TH a, double s) { HY_TRY(-1, { a->mul_(s); return 0; }) }
+HY_API int hy_add_scalar_(TH a, double s) { HY_TRY(-1, { a->add_(scalar(*a, s)); return 0; }) }
+HY_API int hy_mul_scalar_(TH a, double s) { HY_TRY(-1, { a->mul_(scalar(*a, s)); return 0; }) }
 HY_API int hy_addcmul_(TH a, TH t1, TH t2, double value) { HY_TRY(-1, { a->addcmul_(*t1, *t2, value); return 0; }) }
 HY_API int hy_addcdiv_(TH a, TH t1, TH t2, double value) { HY_TRY(-1, { a->addcdiv_(*t1, *t2, value); return 0; }) }
 HY_API int hy_lerp_(TH a, TH end, double weight) { HY_TRY(-1, { a->lerp_(*end, weight); return 0; }) }
 HY_API int hy_copy_(TH a, TH src) { HY_TRY(-1, { a->copy_(*src); return 0; }) }
 HY_API int hy_zero_(TH a) { HY_TRY(-1, { a->zero_(); return 0; }) }
-HY_API int hy_fill_(TH a, double v) { HY_TRY(-1, { a->fill_(v); return 0; }) }
+HY_API int hy_fill_(TH a, double v) { HY_TRY(-1, { a->fill_(scalar(*a, v)); return 0; }) }
 HY_API int hy_clamp_(TH a, double lo, double hi) { HY_TRY(-1, { a->clamp_(lo, hi); return 0; }) }
-HY_API int hy_masked_fill_(TH a, TH mask, double v) { HY_TRY(-1, { a->masked_fill_(*mask, v); return 0; }) }
+HY_API int hy_masked_fill_(TH a, TH mask, double v) { HY_TRY(-1, { a->masked_fill_(*mask, scalar(*a, v)); return 0; }) }
 HY_API int hy_uniform_(TH a, double lo, double hi) { HY_TRY(-1, { a->uniform_(lo, hi); return 0; }) }
 HY_API int hy_normal_(TH a, double mean, double std) { HY_TRY(-1, { a->normal_(mean, std); return 0; }) }
 HY_API int hy_bernoulli_(TH a, double p) { HY_TRY(-1, { a->bernoulli_(p); return 0; }) }

@@ -32,7 +32,7 @@ HY_API int64_t hy_split(TH a, const int64_t* sizes, int n, int64_t dim, TH* out,
 HY_API TH hy_index_select(TH a, int64_t dim, TH index) { HY_TRY(nullptr, { return wrap(a->index_select(dim, *index)); }) }
 HY_API TH hy_gather(TH a, int64_t dim, TH index) { HY_TRY(nullptr, { return wrap(a->gather(dim, *index)); }) }
 HY_API TH hy_scatter(TH a, int64_t dim, TH index, TH src) { HY_TRY(nullptr, { return wrap(a->scatter(dim, *index, *src)); }) }
-HY_API TH hy_scatter_value(TH a, int64_t dim, TH index, double v) { HY_TRY(nullptr, { return wrap(a->scatter(dim, *index, v)); }) }
+HY_API TH hy_scatter_value(TH a, int64_t dim, TH index, double v) { HY_TRY(nullptr, { return wrap(a->scatter(dim, *index, scalar(*a, v))); }) }
 HY_API TH hy_scatter_add(TH a, int64_t dim, TH index, TH src) { HY_TRY(nullptr, { return wrap(a->scatter_add(dim, *index, *src)); }) }
 HY_API TH hy_masked_select(TH a, TH mask) { HY_TRY(nullptr, { return wrap(a->masked_select(*mask)); }) }
 HY_API TH hy_nonzero(TH a) { HY_TRY(nullptr, { return wrap(a->nonzero()); }) }

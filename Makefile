@@ -1,0 +1,20 @@
+# Two entry points for a newcomer: `make demo` (the main job on the embedded benchmark) and
+# `make test` (every test). Both run the idempotent setup first (packages, native build, restore).
+.PHONY: setup demo test build clean bench
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+
+demo: setup
+	@bash scripts/demo.sh
+
+test: setup
+	@bash scripts/test.sh
+
+bench: setup
+	@bash bench/run.sh
+
+clean:
+	rm -rf build */*/bin */*/obj tests/*/bin tests/*/obj bench/*/bin bench/*/obj
