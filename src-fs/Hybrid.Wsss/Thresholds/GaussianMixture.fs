@@ -207,7 +207,7 @@ module GaussianMixture =
         elif logRatio m lo >= 0.0 then lo
         elif logRatio m hi <= 0.0 then hi
         else
-            // invariant: r(a) < 0 < = r(b)
+            // invariant: r(a) < 0 <= r(b)
             let mutable a = lo
             let mutable b = hi
             let mutable go = true
