@@ -1,0 +1,57 @@
+module Hybrid.Wsss.Tests.PseudoLabelTests
+
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open Hybrid.Wsss
+open Hybrid.Wsss.Methods.AuxSegNetPlus
+open Hybrid.Wsss.Tests.Generators
+
+let private withSaliency: Gen<ClassMaps * float[]> = gen {
+    let! cams = classMaps 3
+    let! saliency = Gen.arrayOfLength (ClassMaps.pixels cams) confidence
+    return cams, saliency
+}
+
+[<Fact>]
+let ``foreground only where both cues agree, ignore where exactly one fires`` () =
+    Prop.check (
+        Prop.forAll (Arb.fromGen withSaliency) (fun (cams, saliency) ->
+            let labels = PseudoLabels.segmentation PseudoLabels.paper cams saliency
+            let peak, _ = ClassMaps.peak cams
+            Seq.forall
+                (fun p ->
+                    let camFires = peak.[p] > 0.2
+                    let salient = saliency.[p] >= 0.06
+                    match labels.[p] with
+                    | 255 -> camFires <> salient
+                    | 0 -> not camFires && not salient
+                    | l -> camFires && salient && Array.contains l cams.Classes)
+                (seq { 0 .. labels.Length - 1 }))
+    )
+
+[<Fact>]
+let ``foreground takes the strongest present class`` () =
+    Prop.check (
+        Prop.forAll (Arb.fromGen withSaliency) (fun (cams, saliency) ->
+            let labels = PseudoLabels.segmentation PseudoLabels.paper cams saliency
+            let peak, strongest = ClassMaps.peak cams
+            Seq.forall (fun p -> labels.[p] = 0 || labels.[p] = 255 || (labels.[p] = strongest.[p] && peak.[p] > 0.2)) (seq { 0 .. labels.Length - 1 }))
+    )
+
+// 1x5 image, classes 3 and 7:
+//   pixel 0: cams (0.9, 0.3), saliency 0.5  -> both cues: class 3
+//   pixel 1: cams (0.1, 0.25), saliency 0.5 -> both cues: class 7 (0.25 > 0.2)
+//   pixel 2: cams (0.1, 0.2), saliency 0.5  -> CAM quiet (0.2 is not > 0.2), salient: ignore
+//   pixel 3: cams (0.8, 0.0), saliency 0.01 -> CAM fires, not salient: ignore
+//   pixel 4: cams (0.1, 0.1), saliency 0.06 -> salient (>= 0.06), CAM quiet: ignore
+// and a sixth case in a second image: cams 0.1, saliency 0.05 -> both quiet: background.
+[<Fact>]
+let ``pseudo labels match a hand-worked example`` () =
+    let cams = ClassMaps.create 1 5 [| 3; 7 |] [| 0.9; 0.1; 0.1; 0.8; 0.1; 0.3; 0.25; 0.2; 0.0; 0.1 |]
+    let labels = PseudoLabels.segmentation PseudoLabels.paper cams [| 0.5; 0.5; 0.5; 0.01; 0.06 |]
+    Assert.Equal<int[]>([| 3; 7; 255; 255; 255 |], labels)
+    let quiet = ClassMaps.create 1 1 [| 2 |] [| 0.1 |]
+    Assert.Equal<int[]>([| 0 |], PseudoLabels.segmentation PseudoLabels.paper quiet [| 0.05 |])
+    Assert.Throws<System.ArgumentException>(fun () -> PseudoLabels.segmentation PseudoLabels.paper quiet [| 0.1; 0.2 |] |> ignore)
+    |> ignore

@@ -1,0 +1,169 @@
+module Hybrid.Wsss.Tests.ThresholdTests
+
+open System
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open Hybrid.Wsss.Numerics
+open Hybrid.Wsss.Thresholds
+open Hybrid.Wsss.Tests.Generators
+
+let private fitSplit (xs: float[]) =
+    let m = GaussianMixture.fit GaussianMixture.defaults xs
+    m, GaussianMixture.split m
+
+[<Fact>]
+let ``bounded queue keeps the newest items in order and evicts the oldest`` () =
+    let gen = Gen.map2 (fun cap xs -> cap, xs) (Gen.choose (1, 8)) (Gen.listOf (Gen.choose (0, 99)))
+    Prop.check (
+        Prop.forAll (Arb.fromGen gen) (fun (cap, xs) ->
+            let q = BoundedQueue.ofList cap xs
+            // reference model: the last `cap` items of the list
+            let model = xs |> List.skip (max 0 (xs.Length - cap))
+            let evicted = snd (BoundedQueue.enqueue -1 q)
+            BoundedQueue.toList q = model
+            && BoundedQueue.count q = model.Length
+            && evicted = (if model.Length = cap then List.tryHead model else None))
+    )
+
+[<Fact>]
+let ``GMM split lies between the two fitted means`` () =
+    Prop.check (
+        Prop.forAll (Arb.fromGen confidences) (fun xs ->
+            let m, xi = fitSplit xs
+            m.Background.Mean <= xi && xi <= m.Foreground.Mean && not (Double.IsNaN xi))
+    )
+
+[<Fact>]
+let ``GMM fit ignores the order of the data`` () =
+    let gen = gen {
+        let! xs = confidences
+        let! ys = permutationOf xs
+        return xs, ys
+    }
+    Prop.checkN 100 (
+        Prop.forAll (Arb.fromGen gen) (fun (xs, ys) ->
+            // summation order differs, so compare to a tolerance
+            let m1, s1 = fitSplit xs
+            let m2, s2 = fitSplit ys
+            abs (s1 - s2) < 1e-6 && abs (m1.Foreground.Mean - m2.Foreground.Mean) < 1e-6)
+    )
+
+[<Fact>]
+let ``GMM split maximises the Eq. 6 split likelihood between the means`` () =
+    Prop.check (
+        Prop.forAll (Arb.fromGen confidences) (fun xs ->
+            let m, xi = fitSplit xs
+            let w = Array.create xs.Length 1.0
+            let objective = GaussianMixture.splitLogLikelihood m xs w
+            let best = objective xi
+            let lo, hi = m.Background.Mean, m.Foreground.Mean
+            // candidates: a grid over the interval and every data value inside it
+            let candidates =
+                Array.append (Array.init 41 (fun i -> lo + (hi - lo) * float i / 40.0)) (xs |> Array.filter (fun x -> x >= lo && x <= hi))
+            candidates |> Array.forall (fun c -> objective c <= best + 1e-9 * (1.0 + abs best)))
+    )
+
+// Hand-derived: with equal variances s^2 the weighted densities cross where
+// log(pi_fg/pi_bg) - ((x - mu_fg)^2 - (x - mu_bg)^2) / (2 s^2) = 0, i.e.
+// x = (mu_bg + mu_fg)/2 + s^2 ln(pi_bg/pi_fg) / (mu_fg - mu_bg).
+[<Fact>]
+let ``split of equal-variance components is the closed-form crossing`` () =
+    let mixture wb mb wf mf v =
+        { Background = { Weight = wb; Mean = mb; Variance = v }
+          Foreground = { Weight = wf; Mean = mf; Variance = v }
+          LogLikelihood = 0.0
+          Iterations = 0
+          Converged = true }
+    let check wb mb wf mf v =
+        let expected = 0.5 * (mb + mf) + v * log (wb / wf) / (mf - mb)
+        Assert.Equal(expected, GaussianMixture.split (mixture wb mb wf mf v), 12)
+    check 0.5 0.2 0.5 0.8 0.01 // midpoint 0.5
+    check 0.7 0.1 0.3 0.7 0.02 // 0.4 + 0.02 ln(7/3) / 0.6 = 0.42824...
+    check 0.2 0.3 0.8 0.6 0.005
+    // the foreground component dominating everywhere between the means: split at mu_bg
+    Assert.Equal(0.45, GaussianMixture.split (mixture 1e-9 0.45 1.0 0.55 1.0))
+
+/// Normal samples by Box-Muller from the project's generator (deterministic).
+let private normals (seed: int64) (n: int) (mu: float) (sigma: float) =
+    let mutable rng = Rng.create seed
+    Array.init n (fun _ ->
+        let u1, r1 = Rng.nextFloat rng
+        let u2, r2 = Rng.nextFloat r1
+        rng <- r2
+        mu + sigma * sqrt (-2.0 * log (1.0 - u1)) * cos (2.0 * Math.PI * u2))
+
+[<Fact>]
+let ``EM recovers two well-separated clusters`` () =
+    // 6000 draws of N(0.15, 0.05^2) and 4000 of N(0.75, 0.1^2)
+    let xs = Array.append (normals 1L 6000 0.15 0.05) (normals 2L 4000 0.75 0.1)
+    let m, xi = fitSplit xs
+    Assert.True(m.Converged)
+    Assert.InRange(m.Background.Mean, 0.14, 0.16)
+    Assert.InRange(m.Foreground.Mean, 0.74, 0.76)
+    Assert.InRange(m.Background.Weight, 0.58, 0.62)
+    Assert.InRange(sqrt m.Background.Variance, 0.045, 0.055)
+    Assert.InRange(sqrt m.Foreground.Variance, 0.09, 0.11)
+    // the true components' weighted densities cross at 0.35905 (bisection on the true
+    // parameters' log-ratio in python3); the fitted split must be close
+    Assert.InRange(xi, 0.34, 0.38)
+
+[<Fact>]
+let ``degenerate data gives finite fits`` () =
+    let constant = Array.create 10 0.3
+    let m, xi = fitSplit constant
+    Assert.Equal(0.3, xi)
+    Assert.True(m.Background.Variance >= GaussianMixture.defaults.MinVariance)
+    let _, xi2 = fitSplit [| 0.0; 0.0; 0.0; 1.0 |]
+    Assert.InRange(xi2, 0.0, 1.0)
+    Assert.Throws<ArgumentException>(fun () -> fitSplit [||] |> ignore) |> ignore
+    Assert.Throws<ArgumentException>(fun () -> fitSplit [| 0.1; nan |] |> ignore) |> ignore
+
+[<Fact>]
+let ``a fixed threshold ignores observations`` () =
+    let t = Threshold.constant 0.45 |> Threshold.observe [| 0.1; 0.9 |]
+    Assert.Equal(0.45, Threshold.value t)
+    Assert.True((Threshold.mixture t).IsNone)
+
+[<Fact>]
+let ``a dynamic threshold starts at its initial value and moves between the fitted means`` () =
+    let t0 = Threshold.dynamic 0.5
+    Assert.Equal(0.5, Threshold.value t0)
+    let xs = Array.append (normals 3L 500 0.1 0.05) (normals 4L 300 0.8 0.05)
+    let t1 = Threshold.observe xs t0
+    let m = (Threshold.mixture t1).Value
+    let xi = Threshold.value t1
+    Assert.True(m.Background.Mean < xi && xi < m.Foreground.Mean)
+    Assert.InRange(xi, 0.3, 0.6)
+
+[<Fact>]
+let ``the dynamic threshold ignores the order of the batches in its queue`` () =
+    let gen = gen {
+        let! k = Gen.choose (1, 4)
+        let! batches = Gen.arrayOfLength k confidences
+        let! shuffled = permutationOf batches
+        return batches, shuffled
+    }
+    // every batch refits the mixture, so fewer cases keep this quick
+    Prop.checkN 40 (
+        Prop.forAll (Arb.fromGen gen) (fun (batches, shuffled) ->
+            let feed bs = Array.fold (fun t b -> Threshold.observe b t) (Threshold.dynamicWith 10 1000 GaussianMixture.defaults 0.5) bs
+            // histograms summed as integers: exactly equal, not just close
+            Threshold.value (feed batches) = Threshold.value (feed shuffled))
+    )
+
+[<Fact>]
+let ``the confidence queue forgets batches older than its capacity`` () =
+    let gen = gen {
+        let! cap = Gen.choose (1, 4)
+        let! extra = Gen.choose (1, 4)
+        let! batches = Gen.arrayOfLength (cap + extra) confidences
+        return cap, batches
+    }
+    Prop.check (
+        Prop.forAll (Arb.fromGen gen) (fun (cap, batches) ->
+            let feed bs = Array.fold (fun q b -> ConfidenceQueue.enqueue b q) (ConfidenceQueue.create cap 100) bs
+            let all = feed batches
+            let recent = feed (batches |> Array.skip (batches.Length - cap))
+            all.Totals = recent.Totals && ConfidenceQueue.batches all = cap)
+    )
