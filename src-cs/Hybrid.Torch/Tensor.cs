@@ -183,6 +183,10 @@ public partial class Tensor : IDisposable
     public Tensor to(ScalarType type) => Wrap(Native.hy_to_dtype(Handle, (int)type), "to");
     public Tensor to(Device d) => Wrap(Native.hy_to_device(Handle, (int)d.type, d.index), "to");
     public Tensor to(Device d, ScalarType type) { using var t = to(type); return t.to(d); }
+    /// <summary>Same as to(ScalarType); `to` is a keyword in F#.</summary>
+    public Tensor to_type(ScalarType type) => to(type);
+    /// <summary>Same as to(Device); `to` is a keyword in F#.</summary>
+    public Tensor to_device(Device d) => to(d);
     public Tensor cpu() => to(Device.CPU);
     public Tensor cuda(int index = 0) => to(Device.CUDA(index));
     public Tensor @float() => to(ScalarType.Float32);

@@ -119,6 +119,12 @@ public abstract class Module : IDisposable
         return this;
     }
 
+    /// <summary>Same as to(Device) (`to` is a keyword in F#).</summary>
+    public Module to_device(Device device) => to(device);
+
+    /// <summary>Same as to(ScalarType) (`to` is a keyword in F#).</summary>
+    public Module to_type(ScalarType dtype) => to(dtype);
+
     /// <summary>Casts floating-point parameters and buffers.</summary>
     public Module to(ScalarType dtype)
     {

@@ -1,0 +1,80 @@
+/// Losses shared by the methods, as functions of tensors. Shapes: B batch, K foreground
+/// classes, C = K + 1 segmentation classes, N sampled pixels, D embedding size.
+module Hybrid.Wsss.Losses
+
+open Hybrid.Torch
+
+type private F = torch.nn.functional
+
+/// Multilabel soft margin (PLDA, AuxSegNet+): scores (B, K), labels (B, K) multi-hot.
+let multilabelSoftMargin (scores: Tensor) (labels: Tensor) : Tensor =
+    F.multilabel_soft_margin_loss(scores, labels)
+
+/// Per-class binary cross entropy on logits (CoSA Eq. 1): scores (B, K), labels (B, K).
+let bce (scores: Tensor) (labels: Tensor) : Tensor =
+    F.binary_cross_entropy_with_logits(scores, labels)
+
+/// Cross entropy of logits (B, C, H, W) against labels (B, H, W) int64; 255 is ignored.
+/// With no valid pixel the loss is 0 (not NaN).
+let crossEntropy (logits: Tensor) (target: Tensor) : Tensor =
+    use valid = target.ne(255.0)
+    if valid.any().item<bool> () then F.cross_entropy(logits, target, ignore_index = 255L)
+    else (logits.sum()) * 0.0
+
+/// Cross entropy with per-pixel weights (B, H, W) (CoSA's reliability weights), averaged
+/// over the valid (non-255) pixels.
+let weightedCrossEntropy (logits: Tensor) (target: Tensor) (weights: Tensor) : Tensor =
+    use scope = torch.NewDisposeScope()
+    let valid = target.ne(255.0)                                   // (B, H, W)
+    let safeTarget = target.masked_fill(valid.logical_not(), 0.0)  // (B, H, W)
+    let perPixel = F.cross_entropy(logits, safeTarget, reduction = Reduction.None) // (B, H, W)
+    let w = weights * valid.to_type(weights.dtype)
+    let n = valid.sum().to_type(ScalarType.Float32).clamp_min(1.0)
+    ((perPixel * w).sum() / n).MoveToOuterDisposeScope()
+
+/// Class-balanced cross entropy (PLDA Eq. 8, after 1-stage-wseg): each class present in the
+/// target contributes the mean loss over its own pixels, and the classes are averaged, so
+/// large background regions do not drown small objects. logits (B, C, H, W), target (B, H, W).
+let classBalancedCrossEntropy (logits: Tensor) (target: Tensor) : Tensor =
+    use scope = torch.NewDisposeScope()
+    let c = logits.size 1
+    let valid = target.ne(255.0)
+    let safeTarget = target.masked_fill(valid.logical_not(), 0.0)
+    let perPixel = F.cross_entropy(logits, safeTarget, reduction = Reduction.None) // (B, H, W)
+    let oneHot = F.one_hot(safeTarget, c).to_type(ScalarType.Float32) * valid.unsqueeze(-1L).to_type(ScalarType.Float32) // (B, H, W, C)
+    let count = oneHot.sum([| 0L; 1L; 2L |])                      // (C)
+    let perClass = (perPixel.unsqueeze(-1L) * oneHot).sum([| 0L; 1L; 2L |]) / count.clamp_min(1.0) // (C)
+    let present = count.gt(0.0).to_type(ScalarType.Float32)
+    let loss = (perClass * present).sum() / present.sum().clamp_min(1.0)
+    loss.MoveToOuterDisposeScope()
+
+/// KL(P || Q) between class distributions per pixel, averaged over the pixels where
+/// mask is true: p (B, C, H, W) probabilities (teacher), logQ (B, C, H, W) log-probabilities
+/// (student), mask (B, H, W) bool. Zero when no pixel is selected. Always >= 0.
+let klDivergence (p: Tensor) (logQ: Tensor) (mask: Tensor) : Tensor =
+    use scope = torch.NewDisposeScope()
+    let m = mask.to_type(ScalarType.Float32)                            // (B, H, W)
+    let logP = p.clamp_min(1e-12).log()
+    let perPixel = (p * (logP - logQ)).sum(1L)                     // (B, H, W)
+    let n = m.sum().clamp_min(1.0)
+    ((perPixel * m).sum() / n).MoveToOuterDisposeScope()
+
+/// Supervised InfoNCE (CoSA Eq. 10): embeddings (N, D) (L2-normalised inside), labels (N)
+/// int64. For each anchor, positives are the other samples of its label, negatives all
+/// others: loss_i = -mean_{p in P(i)} log( exp(s_ip / tau) / sum_{a != i} exp(s_ia / tau) ).
+/// Anchors without a positive are skipped; 0 when none has one.
+let infoNce (temperature: float) (embeddings: Tensor) (labels: Tensor) : Tensor =
+    use scope = torch.NewDisposeScope()
+    let n = embeddings.size 0
+    let z = F.normalize(embeddings, dim = 1L)                      // (N, D)
+    let sim = z.matmul(z.t()) / temperature                        // (N, N)
+    let self = torch.eye(n, dtype = ScalarType.Bool, device = embeddings.device)
+    let logits = sim.masked_fill(self, -1e9)                       // exclude a = i
+    let logProb = logits.log_softmax(1L)                           // (N, N)
+    let same = labels.unsqueeze(1L).eq(labels.unsqueeze(0L)).logical_and(self.logical_not()) // (N, N)
+    let posF = same.to_type(ScalarType.Float32)
+    let posCount = posF.sum(1L)                                    // (N)
+    let hasPos = posCount.gt(0.0).to_type(ScalarType.Float32)
+    let perAnchor = -(logProb * posF).sum(1L) / posCount.clamp_min(1.0)
+    let loss = (perAnchor * hasPos).sum() / hasPos.sum().clamp_min(1.0)
+    loss.MoveToOuterDisposeScope()

@@ -1,0 +1,55 @@
+namespace Hybrid.Wsss.Training
+
+open Hybrid.Torch
+open Hybrid.Torch.Modules
+open Hybrid.Torch.Optim
+open Hybrid.Wsss
+open Hybrid.Wsss.Schedules
+
+/// Where a train step stands (for schedules, gates and ramps inside a method).
+type StepContext =
+    { Step: int
+      Total: int }
+    member c.Clock = Clock.at c.Step c.Total
+
+/// Weighted loss terms of one step; the loop minimises their sum and logs each by name.
+type NamedLosses = (string * Tensor) list
+
+/// What a trained model can predict, for evaluation and label generation.
+/// K foreground classes; images (B, 3, H, W) normalised.
+type Predictor =
+    { /// images -> raw class score maps (B, K, h, w) at the model's output stride (the CAM
+      /// before ReLU/normalisation; multi-scale fusion and normalisation happen outside).
+      Cam: (Tensor -> Tensor) option
+      /// images -> segmentation logits (B, K + 1, h, w).
+      Segment: (Tensor -> Tensor) option
+      /// batch -> pseudo masks (B, H, W) int64 in 0..K with 255 = ignore, the method's own
+      /// label pipeline (refinement included).
+      Pseudo: (Batch -> Tensor) option }
+
+module Predictor =
+    let none = { Cam = None; Segment = None; Pseudo = None }
+
+/// A method as the training loop sees it. Everything trainable and everything that must be
+/// checkpointed (an EMA teacher included) lives in Model.
+type Method =
+    { Name: string
+      Model: Module
+      /// Optimizer parameter groups (lr multipliers, e.g. x10 for new layers).
+      Groups: ParamGroup list
+      /// One step's losses on a batch (the loop does zero_grad / backward / step).
+      Step: StepContext -> Batch -> NamedLosses
+      /// After the optimizer step (EMA update, queues ...).
+      AfterStep: StepContext -> unit
+      Predict: Predictor }
+
+/// The optimizer of a run (MAP.md recipes: SGD for PLDA/AuxSegNet+, AdamW for CoSA).
+type OptimizerKind =
+    | Sgd of momentum: float * weightDecay: float
+    | AdamW of weightDecay: float
+
+module OptimizerKind =
+    let create (kind: OptimizerKind) (groups: ParamGroup list) (lr: float) : Optimizer =
+        match kind with
+        | Sgd (m, wd) -> new SGD(groups, lr, momentum = m, weight_decay = wd) :> Optimizer
+        | AdamW wd -> new AdamW(groups, lr, weight_decay = wd) :> Optimizer
