@@ -6,7 +6,7 @@ namespace Hybrid.Vision;
 /// through permutohedral lattices in time linear in the number of pixels. Parameter sets of the
 /// papers: <see cref="CrfParams.For"/>.
 /// </summary>
-public static class DenseCrf
+public static partial class DenseCrf
 {
     /// <summary>Refines class probabilities (C, H, W) of an image (H, W, 3) RGB 0..255 and returns
     /// the marginals Q (C, H, W); every pixel's column sums to 1. The probabilities become unary

@@ -204,34 +204,36 @@ public abstract class MeanFieldCrf
     }
 
     // q_i = softmax(logits_i) over whole rows; padding logits are -inf and get zero mass.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Softmax(float[] logits, float[] q, int stride)
     {
         int n = logits.Length / stride;
+        Chunked.For(n, 16L * n * stride, (start, end) => SoftmaxRange(logits, q, stride, start, end));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void SoftmaxRange(float[] logits, float[] q, int stride, int start, int end)
+    {
         int vw = Vector<float>.Count; // stride is a multiple of it
-        Chunked.For(n, 16L * n * stride, (start, end) =>
+        ref float x = ref MemoryMarshal.GetArrayDataReference(logits);
+        ref float y = ref MemoryMarshal.GetArrayDataReference(q);
+        for (int i = start; i < end; i++)
         {
-            ref float x = ref MemoryMarshal.GetArrayDataReference(logits);
-            ref float y = ref MemoryMarshal.GetArrayDataReference(q);
-            for (int i = start; i < end; i++)
+            nuint row = (nuint)(i * stride);
+            var vmax = new Vector<float>(float.NegativeInfinity);
+            for (int c = 0; c < stride; c += vw) vmax = Vector.Max(vmax, Vector.LoadUnsafe(ref x, row + (nuint)c));
+            float max = vmax[0];
+            for (int l = 1; l < vw; l++) max = MathF.Max(max, vmax[l]); // finite: CheckUnary allows a label
+            var bmax = new Vector<float>(max);
+            var vsum = Vector<float>.Zero;
+            for (int c = 0; c < stride; c += vw)
             {
-                nuint row = (nuint)(i * stride);
-                var vmax = new Vector<float>(float.NegativeInfinity);
-                for (int c = 0; c < stride; c += vw) vmax = Vector.Max(vmax, Vector.LoadUnsafe(ref x, row + (nuint)c));
-                float max = vmax[0];
-                for (int l = 1; l < vw; l++) max = MathF.Max(max, vmax[l]); // finite: CheckUnary allows a label
-                var bmax = new Vector<float>(max);
-                var vsum = Vector<float>.Zero;
-                for (int c = 0; c < stride; c += vw)
-                {
-                    var e = Vector.Exp(Vector.LoadUnsafe(ref x, row + (nuint)c) - bmax);
-                    e.StoreUnsafe(ref y, row + (nuint)c);
-                    vsum += e;
-                }
-                var inv = new Vector<float>(1f / Vector.Sum(vsum));
-                for (int c = 0; c < stride; c += vw)
-                    (Vector.LoadUnsafe(ref y, row + (nuint)c) * inv).StoreUnsafe(ref y, row + (nuint)c);
+                var e = Vector.Exp(Vector.LoadUnsafe(ref x, row + (nuint)c) - bmax);
+                e.StoreUnsafe(ref y, row + (nuint)c);
+                vsum += e;
             }
-        });
+            var inv = new Vector<float>(1f / Vector.Sum(vsum));
+            for (int c = 0; c < stride; c += vw)
+                (Vector.LoadUnsafe(ref y, row + (nuint)c) * inv).StoreUnsafe(ref y, row + (nuint)c);
+        }
     }
 }

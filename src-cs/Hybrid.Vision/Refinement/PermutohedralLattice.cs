@@ -80,6 +80,7 @@ internal sealed class PermutohedralLattice
 
     /// <summary>Builds the lattice for <paramref name="n"/> points whose features are the rows of
     /// <paramref name="features"/> (N, d), each already divided by its standard deviation.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static PermutohedralLattice Build(ReadOnlySpan<float> features, int n, int d)
     {
         if (d < 1 || d > 16) throw new ArgumentOutOfRangeException(nameof(d), d, "feature dimension must be in 1..16");
