@@ -11,7 +11,7 @@ namespace Hybrid.Vision;
 /// applied as a forward two-tap pass F_j = (I + N_j)/2 and later its transpose, so the filter is
 /// exactly S^T G^T G S with G = F_d ... F_0. That matrix is symmetric positive semidefinite even
 /// where the lattice is truncated (missing neighbours), which is what makes the parallel
-/// mean-field update provably monotone (see DenseCrfModel). On a full lattice G^T G equals the
+/// mean-field update provably monotone (see MeanFieldCrf). On a full lattice G^T G equals the
 /// paper's blur. (2) Splatting is done as a gather over vertices (a CSR list of contributing
 /// points), so it parallelises without atomics and is deterministic.
 /// </para>
@@ -28,7 +28,7 @@ internal sealed class PermutohedralLattice
     /// <summary>Number of lattice vertices M.</summary>
     public int VertexCount { get; }
 
-    /// <summary>The factor c in lattice(v) ~= c * sum_j exp(-|f_i - f_j|^2 / 2) v_j, from a
+    /// <summary>The factor c in Filter(v)_i ~= c * sum_j exp(-|f_i - f_j|^2 / 2) v_j, from a
     /// uniform-density argument: a vertex collects the points of its Voronoi cell (covolume of the
     /// lattice (d+1) A*_d, (d+1)^(d - 1/2), shrunk by the scale s^d), the normalised blur and the
     /// interpolating slice keep a uniform field unchanged, and the Gaussian integrates to
@@ -73,9 +73,10 @@ internal sealed class PermutohedralLattice
             }
     }
 
-    /// <summary>Feature scale s = (d+1) sqrt(2/3): the blur of [1 2 1]/4 along the d+1 lattice
-    /// directions plus splatting and slicing then act like a unit-variance Gaussian (Adams et al.
-    /// 2010, Sec. 3.1).</summary>
+    /// <summary>Feature scale s = (d+1) sqrt(2/3) (Adams et al. 2010): the blur of [1 2 1]/4 along
+    /// the d+1 lattice directions contributes variance (d+1)^2 / 2 per axis, splatting and slicing
+    /// the remaining (d+1)^2 / 6, so the whole filter has unit variance in feature units (measured
+    /// by the lattice moment test).</summary>
     static double ScaleFactor(int d) => (d + 1) * Math.Sqrt(2.0 / 3.0);
 
     /// <summary>Builds the lattice for <paramref name="n"/> points whose features are the rows of
