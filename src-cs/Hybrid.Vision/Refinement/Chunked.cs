@@ -16,7 +16,7 @@ internal static class Chunked
     public static void For(int n, long work, Action<int, int> body)
     {
         int workers = Environment.ProcessorCount;
-        if (workers <= 1 || work < ParallelWork || n < 2 * workers)
+        if (!WorthParallel(work) || n < 2 * workers)
         {
             body(0, n);
             return;
@@ -28,6 +28,9 @@ internal static class Chunked
             body((int)start, (int)end);
         });
     }
+
+    /// <summary>True when a loop of <paramref name="work"/> float operations should fork.</summary>
+    public static bool WorthParallel(long work) => Environment.ProcessorCount > 1 && work >= ParallelWork;
 
     /// <summary>z = a x.</summary>
     public static void Scale(float a, ReadOnlySpan<float> x, Span<float> z)

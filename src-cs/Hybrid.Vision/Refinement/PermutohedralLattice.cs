@@ -12,8 +12,8 @@ namespace Hybrid.Vision;
 /// exactly S^T G^T G S with G = F_d ... F_0. That matrix is symmetric positive semidefinite even
 /// where the lattice is truncated (missing neighbours), which is what makes the parallel
 /// mean-field update provably monotone (see MeanFieldCrf). On a full lattice G^T G equals the
-/// paper's blur. (2) Splatting is done as a gather over vertices (a CSR list of contributing
-/// points), so it parallelises without atomics and is deterministic.
+/// paper's blur. (2) Splatting scatters two fixed halves of the points into two buffers in
+/// parallel and adds them, so it needs no atomics and gives the same bits on any machine.
 /// </para>
 /// Features are expected already divided by their standard deviations, so the target kernel is
 /// exp(-|f_i - f_j|^2 / 2). The lattice output approximates <see cref="GaussianScale"/> times the
@@ -35,11 +35,8 @@ internal sealed class PermutohedralLattice
     /// (2 pi)^(d/2).</summary>
     public double GaussianScale { get; }
 
-    readonly int[] _sliceVertex;   // (N, d+1)
-    readonly float[] _sliceWeight; // (N, d+1)
-    readonly int[] _gatherStart;   // (M + 1)
-    readonly int[] _gatherPoint;   // (N (d+1)) points splatting into each vertex, vertex-major
-    readonly float[] _gatherWeight;
+    readonly int[] _sliceVertex;   // (N, d+1): the simplex vertices of each point
+    readonly float[] _sliceWeight; // (N, d+1): its barycentric weights (times ScalePoints' factor)
     readonly int[] _next;          // (d+1, M): vertex + step_j, or -1
     readonly int[] _prev;          // (d+1, M): vertex - step_j, or -1
 
@@ -54,23 +51,6 @@ internal sealed class PermutohedralLattice
         _prev = prev;
         double s = ScaleFactor(d);
         GaussianScale = Math.Pow(d + 1, d - 0.5) / (Math.Pow(s, d) * Math.Pow(2 * Math.PI, d / 2.0));
-
-        // Transpose the slice table into the gather (splat) table, in point order.
-        _gatherStart = new int[m + 1];
-        foreach (int v in sliceVertex) _gatherStart[v + 1]++;
-        for (int v = 0; v < m; v++) _gatherStart[v + 1] += _gatherStart[v];
-        _gatherPoint = new int[sliceVertex.Length];
-        _gatherWeight = new float[sliceVertex.Length];
-        var fill = new int[m];
-        int k1 = d + 1;
-        for (int i = 0; i < n; i++)
-            for (int k = 0; k < k1; k++)
-            {
-                int v = sliceVertex[i * k1 + k];
-                int at = _gatherStart[v] + fill[v]++;
-                _gatherPoint[at] = i;
-                _gatherWeight[at] = sliceWeight[i * k1 + k];
-            }
     }
 
     /// <summary>Feature scale s = (d+1) sqrt(2/3) (Adams et al. 2010): the blur of [1 2 1]/4 along
@@ -191,13 +171,12 @@ internal sealed class PermutohedralLattice
     /// <summary>Scratch buffers big enough to filter <paramref name="stride"/> channels.</summary>
     public (float[] A, float[] B) CreateBuffers(int stride) => (new float[VertexCount * stride], new float[VertexCount * stride]);
 
-    /// <summary>Folds a per-point factor into the splat and slice weights, so that afterwards
-    /// <see cref="Filter"/> computes diag(s) Kl diag(s).</summary>
+    /// <summary>Folds a per-point factor into the point weights (used by both splat and slice),
+    /// so that afterwards <see cref="Filter"/> computes diag(s) Kl diag(s).</summary>
     public void ScalePoints(ReadOnlySpan<float> s)
     {
         if (s.Length != PointCount) throw new ArgumentException($"need {PointCount} point scales, got {s.Length}");
         int k1 = Dim + 1;
-        for (int e = 0; e < _gatherPoint.Length; e++) _gatherWeight[e] *= s[_gatherPoint[e]];
         for (int i = 0; i < PointCount; i++)
             for (int k = 0; k < k1; k++) _sliceWeight[i * k1 + k] *= s[i];
     }
@@ -217,7 +196,7 @@ internal sealed class PermutohedralLattice
             throw new ArgumentException("lattice buffers are too small for this stride");
 
         long work = (long)(n + m) * stride * (Dim + 1);
-        LatticeKernels.Splat(_gatherStart, _gatherPoint, _gatherWeight, input, bufA, stride, work);
+        LatticeKernels.Splat(_sliceVertex, _sliceWeight, Dim + 1, input, bufA, bufB, m, stride, work);
 
         // Blur: G = F_d ... F_0 then G^T = F_0^T ... F_d^T, ping-ponging between the buffers.
         float[] src = bufA, dst = bufB;
