@@ -63,7 +63,7 @@ let private configSets (path: string) =
     use doc = Text.Json.JsonDocument.Parse(File.ReadAllText path)
     [ for p in doc.RootElement.EnumerateObject() -> p.Name, (if p.Value.ValueKind = Text.Json.JsonValueKind.String then p.Value.GetString() else p.Value.GetRawText()) ]
 
-let defaultBackbone = "small"
+let defaultBackbone = "tiny_resnet"
 
 /// The environment and the backbone options a spec describes.
 let env (spec: RunFolder.RunSpec) (train: SegmentationDataset option) (classNames: string[]) =
