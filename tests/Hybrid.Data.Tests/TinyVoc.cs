@@ -9,7 +9,7 @@ public sealed class TinyVoc
     public TinyVoc(string root, IReadOnlyList<string>? classes = null)
     {
         Root = root;
-        _classes = classes ?? ClassNames.Voc;
+        _classes = classes ?? ClassList.Voc;
         foreach (var d in new[] { "JPEGImages", "SegmentationClass", "Annotations", "ImageSets/Segmentation" })
             Directory.CreateDirectory(Path.Combine(root, d));
     }

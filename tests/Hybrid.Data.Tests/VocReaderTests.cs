@@ -40,7 +40,7 @@ public class VocReaderTests
         using var dir = new TempDir();
         var names = new[] { "background", "shirt", "bag" };
         var voc = new TinyVoc(dir.Path, names);
-        ClassNames.Write(dir.Path, names);
+        ClassList.Write(dir.Path, names);
         voc.Add("x", new[] { 2 });
         voc.Split("val", "x");
         var ds = VocReader.Read(new VocOptions(dir.Path) { Split = VocSplit.Val });

@@ -89,7 +89,7 @@ public static class VocReader
             throw new DatasetException(what, new[] { $"split list {splitFile} not found (present: {present})" });
         }
 
-        var classNames = ClassNames.Load(root, ClassNames.Voc);
+        var classNames = ClassList.Load(root, ClassList.Voc);
         var classIndex = classNames.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.OrdinalIgnoreCase);
         string? maskDir = ResolveMaskDir(options);
         string? saliencyDir = ResolveSaliencyDir(options);

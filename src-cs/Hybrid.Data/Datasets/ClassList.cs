@@ -1,7 +1,7 @@
 namespace Hybrid.Data;
 
 /// <summary>Class lists of the standard benchmarks and of datasets that ship their own.</summary>
-public static class ClassNames
+public static class ClassList
 {
     /// <summary>PASCAL VOC 2012: background + 20 object classes, in the index order of its masks.</summary>
     public static readonly IReadOnlyList<string> Voc = new[]
