@@ -18,6 +18,10 @@
 #include <jerror.h>
 #include <png.h>
 
+// Exported like every entry, under its own name so that scripts/gen_native.py (which binds the
+// tensor entries into Hybrid.Torch) leaves these to Hybrid.Data's Imaging/NativeCodec.cs.
+#define HY_CODEC_API HY_API
+
 namespace {
 
 constexpr int kMessageSize = 256;
@@ -344,7 +348,7 @@ bool is_jpeg(const uint8_t* data, int64_t size) {
 // HWC pixels (free with hy_image_free) and fills width, height, channels (1 or 3) and, for a
 // palette PNG, palette (room for 256 RGB triples = 768 bytes) and palette_size (else 0).
 // Returns nullptr on error (message in hy_last_error()).
-HY_API uint8_t* hy_image_decode(const uint8_t* data, int64_t size, int32_t* width, int32_t* height,
+HY_CODEC_API uint8_t* hy_image_decode(const uint8_t* data, int64_t size, int32_t* width, int32_t* height,
                                 int32_t* channels, uint8_t* palette, int32_t* palette_size) {
   HY_TRY(nullptr, {
     *palette_size = 0;
@@ -370,12 +374,12 @@ HY_API uint8_t* hy_image_decode(const uint8_t* data, int64_t size, int32_t* widt
 }
 
 // Releases a buffer returned by hy_image_decode / hy_image_encode_*.
-HY_API void hy_image_free(uint8_t* buffer) { std::free(buffer); }
+HY_CODEC_API void hy_image_free(uint8_t* buffer) { std::free(buffer); }
 
 // Encodes HWC uint8 pixels as PNG. channels: 1 (gray, or indices when palette_size > 0),
 // 3 (RGB) or 4 (RGBA). palette: palette_size RGB triples (1..256) or null. The encoded bytes
 // are returned through out / out_size (free with hy_image_free). Returns 0, or -1 on error.
-HY_API int hy_image_encode_png(const uint8_t* pixels, int32_t width, int32_t height, int32_t channels,
+HY_CODEC_API int hy_image_encode_png(const uint8_t* pixels, int32_t width, int32_t height, int32_t channels,
                                const uint8_t* palette, int32_t palette_size, uint8_t** out,
                                int64_t* out_size) {
   HY_TRY(-1, {
@@ -403,7 +407,7 @@ HY_API int hy_image_encode_png(const uint8_t* pixels, int32_t width, int32_t hei
 }
 
 // Encodes HWC uint8 pixels (1 or 3 channels) as baseline JPEG at quality 1..100.
-HY_API int hy_image_encode_jpeg(const uint8_t* pixels, int32_t width, int32_t height, int32_t channels,
+HY_CODEC_API int hy_image_encode_jpeg(const uint8_t* pixels, int32_t width, int32_t height, int32_t channels,
                                 int32_t quality, uint8_t** out, int64_t* out_size) {
   HY_TRY(-1, {
     *out = nullptr;
