@@ -32,3 +32,6 @@ PY
 cjpeg -quality 90 pattern.ppm > pattern_q90.jpg
 djpeg -ppm pattern_q90.jpg > pattern_q90.ppm
 rm pattern.ppm
+# PIL references for the strong photometric ops (Debian python3-pil 9.4.0; set PYTHON to an
+# interpreter that has it).
+${PYTHON:-python3} pil_ops.py > pil_ops.txt
