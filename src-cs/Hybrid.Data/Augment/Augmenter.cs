@@ -28,9 +28,9 @@ public sealed class Augmenter
         int h = g.OutH, w = g.OutW, plane = h * w;
 
         var valid = new bool[plane];
-        var geometric = g.ApplyBilinear(image.ToChw(1f), 3, _pad, valid); // (3, h, w) in [0, 255]
+        var geometric = g.ApplyBilinear(image.Pixels, 3, _pad, valid); // (3, h, w) in [0, 255]
         byte[]? mask = sample.Mask is null ? null : g.ApplyNearest(sample.Mask.Pixels, MaskIO.Ignore);
-        float[]? saliency = sample.Saliency is null ? null : g.ApplyBilinear(sample.Saliency.ToChw(), 1, new[] { 0f });
+        float[]? saliency = sample.Saliency is null ? null : g.ApplyBilinear(sample.Saliency.Pixels, 1, new[] { 0f }, scale: 1f / 255f);
 
         var weak = (float[])geometric.Clone();
         if (Options.Jitter is { } jitter) Photometric.Jitter(weak, valid, jitter, rng);

@@ -33,39 +33,63 @@ public sealed record Geometry(int SourceW, int SourceH, double ScaleX, double Sc
     private int ScaledW => (int)Math.Round(SourceW * ScaleX);
     private int ScaledH => (int)Math.Round(SourceH * ScaleY);
 
-    /// <summary>Bilinear resampling of a (C, H, W) float map; padding gets <paramref name="pad"/>[c]. valid (OutH, OutW) marks real pixels.</summary>
-    public float[] ApplyBilinear(float[] src, int channels, IReadOnlyList<float> pad, bool[]? valid = null)
+    /// <summary>
+    /// Bilinear resampling of an interleaved (H, W, C) byte image into a (C, OutH, OutW) float map
+    /// multiplied by <paramref name="scale"/>; padding gets <paramref name="pad"/>[c].
+    /// valid (OutH, OutW), when given, marks the pixels that come from the image.
+    /// </summary>
+    public float[] ApplyBilinear(byte[] src, int channels, IReadOnlyList<float> pad, bool[]? valid = null, float scale = 1f)
     {
-        int plane = SourceW * SourceH, outPlane = OutW * OutH;
+        if (src.Length != SourceW * SourceH * channels)
+            throw new ArgumentException($"expected a {SourceW}x{SourceH}x{channels} image, got {src.Length} bytes");
+        int outPlane = OutW * OutH, stride = SourceW * channels;
         var dst = new float[channels * outPlane]; // (C, OutH, OutW)
         int sw = ScaledW, sh = ScaledH;
+        // Source offsets and weights of each output column (x0 = -1: padding).
+        var x0s = new int[OutW];
+        var x1s = new int[OutW];
+        var txs = new float[OutW];
+        for (int x = 0; x < OutW; x++)
+        {
+            int xs = ScaledX(x);
+            if (xs < 0 || xs >= sw) { x0s[x] = -1; continue; }
+            float fx = Math.Clamp((float)((xs + 0.5) / ScaleX - 0.5), 0f, SourceW - 1);
+            int x0 = (int)fx;
+            x0s[x] = x0 * channels;
+            x1s[x] = Math.Min(x0 + 1, SourceW - 1) * channels;
+            txs[x] = fx - x0;
+        }
+        var source = src.AsSpan();
         for (int y = 0; y < OutH; y++)
         {
-            int ys = y + CropY;
-            bool rowInside = ys >= 0 && ys < sh;
-            float fy = Math.Clamp((float)((ys + 0.5) / ScaleY - 0.5), 0f, SourceH - 1);
-            int y0 = (int)fy, y1 = Math.Min(y0 + 1, SourceH - 1);
-            float ty = fy - y0;
-            for (int x = 0; x < OutW; x++)
+            int ys = y + CropY, row = y * OutW;
+            if (ys < 0 || ys >= sh)
             {
-                int xs = ScaledX(x);
-                int o = y * OutW + x;
-                if (!rowInside || xs < 0 || xs >= sw)
+                for (int c = 0; c < channels; c++) dst.AsSpan(c * outPlane + row, OutW).Fill(pad[c]);
+                continue;
+            }
+            float fy = Math.Clamp((float)((ys + 0.5) / ScaleY - 0.5), 0f, SourceH - 1);
+            int y0 = (int)fy;
+            float ty = fy - y0;
+            var top = source.Slice(y0 * stride, stride);
+            var bottom = source.Slice(Math.Min(y0 + 1, SourceH - 1) * stride, stride);
+            for (int c = 0; c < channels; c++)
+            {
+                var o = dst.AsSpan(c * outPlane + row, OutW);
+                float p = pad[c];
+                for (int x = 0; x < o.Length; x++)
                 {
-                    for (int c = 0; c < channels; c++) dst[c * outPlane + o] = pad[c];
-                    continue;
-                }
-                if (valid is not null) valid[o] = true;
-                float fx = Math.Clamp((float)((xs + 0.5) / ScaleX - 0.5), 0f, SourceW - 1);
-                int x0 = (int)fx, x1 = Math.Min(x0 + 1, SourceW - 1);
-                float tx = fx - x0;
-                for (int c = 0; c < channels; c++)
-                {
-                    int b = c * plane;
-                    dst[c * outPlane + o] = (src[b + y0 * SourceW + x0] * (1 - tx) + src[b + y0 * SourceW + x1] * tx) * (1 - ty)
-                                            + (src[b + y1 * SourceW + x0] * (1 - tx) + src[b + y1 * SourceW + x1] * tx) * ty;
+                    int x0 = x0s[x];
+                    if (x0 < 0) { o[x] = p; continue; }
+                    int x1 = x1s[x];
+                    float tx = txs[x];
+                    float a = top[x0 + c] + (top[x1 + c] - top[x0 + c]) * tx;
+                    float b = bottom[x0 + c] + (bottom[x1 + c] - bottom[x0 + c]) * tx;
+                    o[x] = (a + (b - a) * ty) * scale;
                 }
             }
+            if (valid is not null)
+                for (int x = 0; x < OutW; x++) valid[row + x] = x0s[x] >= 0;
         }
         return dst;
     }

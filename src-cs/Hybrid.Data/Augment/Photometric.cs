@@ -8,25 +8,16 @@ public static class Photometric
 {
     private static float Gray(float r, float g, float b) => 0.299f * r + 0.587f * g + 0.114f * b;
 
-    /// <summary>Blends each valid pixel towards <paramref name="target"/>(i, c) by factor f: target + (x - target) * f.</summary>
-    private static void Blend(float[] img, bool[] valid, float factor, Func<int, int, float> target)
+    /// <summary>Scales intensities: x * f (PIL/torchvision brightness).</summary>
+    public static void Brightness(float[] img, bool[] valid, float factor)
     {
         int plane = valid.Length;
-        for (int i = 0; i < plane; i++)
-        {
-            if (!valid[i]) continue;
-            for (int c = 0; c < 3; c++)
-            {
-                float t = target(i, c);
-                img[c * plane + i] = Math.Clamp(t + (img[c * plane + i] - t) * factor, 0f, 255f);
-            }
-        }
+        for (int c = 0; c < 3; c++)
+            for (int i = 0; i < plane; i++)
+                if (valid[i]) img[c * plane + i] = Math.Clamp(img[c * plane + i] * factor, 0f, 255f);
     }
 
-    /// <summary>Scales intensities: x * f (PIL/torchvision brightness).</summary>
-    public static void Brightness(float[] img, bool[] valid, float factor) => Blend(img, valid, factor, (_, _) => 0f);
-
-    /// <summary>Blends with the mean gray level of the valid pixels (contrast).</summary>
+    /// <summary>Blends with the mean gray level of the valid pixels (contrast): mean + (x - mean) * f.</summary>
     public static void Contrast(float[] img, bool[] valid, float factor)
     {
         int plane = valid.Length;
@@ -39,16 +30,22 @@ public static class Photometric
                 n++;
             }
         float mean = n == 0 ? 0f : (float)(sum / n);
-        Blend(img, valid, factor, (_, _) => mean);
+        for (int c = 0; c < 3; c++)
+            for (int i = 0; i < plane; i++)
+                if (valid[i]) img[c * plane + i] = Math.Clamp(mean + (img[c * plane + i] - mean) * factor, 0f, 255f);
     }
 
-    /// <summary>Blends each pixel with its own gray level (saturation / PIL "Color").</summary>
+    /// <summary>Blends each pixel with its own gray level (saturation / PIL "Color"): gray + (x - gray) * f.</summary>
     public static void Saturation(float[] img, bool[] valid, float factor)
     {
         int plane = valid.Length;
-        var gray = new float[plane];
-        for (int i = 0; i < plane; i++) gray[i] = Gray(img[i], img[plane + i], img[2 * plane + i]);
-        Blend(img, valid, factor, (i, _) => gray[i]);
+        for (int i = 0; i < plane; i++)
+        {
+            if (!valid[i]) continue;
+            float g = Gray(img[i], img[plane + i], img[2 * plane + i]);
+            for (int c = 0; c < 3; c++)
+                img[c * plane + i] = Math.Clamp(g + (img[c * plane + i] - g) * factor, 0f, 255f);
+        }
     }
 
     /// <summary>Rotates the hue by <paramref name="shift"/> turns (in HSV).</summary>
@@ -58,16 +55,28 @@ public static class Photometric
         for (int i = 0; i < plane; i++)
         {
             if (!valid[i]) continue;
-            float r = img[i] / 255f, g = img[plane + i] / 255f, b = img[2 * plane + i] / 255f;
+            float r = img[i], g = img[plane + i], b = img[2 * plane + i];
             float max = Math.Max(r, Math.Max(g, b)), min = Math.Min(r, Math.Min(g, b)), d = max - min;
             if (d <= 0) continue; // gray: no hue
             float h = max == r ? (g - b) / d : max == g ? 2 + (b - r) / d : 4 + (r - g) / d;
             h = h / 6f + shift;
-            h -= MathF.Floor(h);
-            var rgb = Rgb.FromHsv(h, d / max, max);
-            img[i] = rgb.R * 255f;
-            img[plane + i] = rgb.G * 255f;
-            img[2 * plane + i] = rgb.B * 255f;
+            h = (h - MathF.Floor(h)) * 6f;
+            int sector = Math.Min(5, (int)h);
+            float f = h - sector;
+            // HSV -> RGB with value = max and chroma = d (the saturation is kept).
+            float rising = min + d * f, falling = max - d * f;
+            (r, g, b) = sector switch
+            {
+                0 => (max, rising, min),
+                1 => (falling, max, min),
+                2 => (min, max, rising),
+                3 => (min, falling, max),
+                4 => (rising, min, max),
+                _ => (max, min, falling),
+            };
+            img[i] = r;
+            img[plane + i] = g;
+            img[2 * plane + i] = b;
         }
     }
 

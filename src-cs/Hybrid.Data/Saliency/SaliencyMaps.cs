@@ -47,7 +47,7 @@ public static class SaliencyMaps
     /// <paramref name="imageDir"/> (sorted by name). Unreadable images are gathered into one
     /// <see cref="DatasetException"/> after the rest are written. Returns how many maps were written.
     /// </summary>
-    public static int ComputeFolder(string imageDir, string outputDir, SaliencyMethod method = SaliencyMethod.SpectralResidual,
+    public static int ComputeFolder(string imageDir, string outputDir, SaliencyMethod method = SaliencyMethod.FrequencyTuned,
         IProgress<DataProgress>? progress = null, int? workers = null)
     {
         if (!Directory.Exists(imageDir)) throw new DirectoryNotFoundException($"image folder '{imageDir}' not found");

@@ -47,8 +47,12 @@ public sealed record FmnistScenesOptions(string OutputDir)
 
     public int JpegQuality { get; init; } = 95;
 
-    /// <summary>Saliency method for the saliency folder; null writes none.</summary>
-    public SaliencyMethod? Saliency { get; init; } = SaliencyMethod.SpectralResidual;
+    /// <summary>
+    /// Saliency method for the saliency folder; null writes none. Frequency-tuned by default: on
+    /// 300 default train scenes it scored max F-beta(0.3) 0.757 against the GT foreground, spectral
+    /// residual 0.485 (mean absolute errors 0.208 and 0.194).
+    /// </summary>
+    public SaliencyMethod? Saliency { get; init; } = SaliencyMethod.FrequencyTuned;
 
     /// <summary>Parallel workers; null: the processor count. The output does not depend on it.</summary>
     public int? Workers { get; init; }
