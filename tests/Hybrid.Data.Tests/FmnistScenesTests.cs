@@ -63,7 +63,7 @@ public class FmnistScenesTests
         using var dir = new TempDir();
         FakeFashionMnist.Write(dir["fmnist"]);
         var options = Options(dir["out"], dir["fmnist"], 1) with { SingleItemFraction = single, CooccurrenceStrength = strength };
-        var composer = new SceneComposer(options, FashionMnist.Load(dir["fmnist"], train: true));
+        var composer = new SceneComposer(options, FashionMnist.Load(FashionMnistSplit.Train, dir["fmnist"]));
         var partners = options.Partners();
         var draws = Enumerable.Range(0, 20000).Select(i => composer.DrawLabels(Rng.For(3, 9, i))).ToArray();
         var pairs = draws.Where(d => d.Length == 2).ToArray();
@@ -164,13 +164,13 @@ public class FashionMnistTests
     {
         using var dir = new TempDir();
         FakeFashionMnist.Write(dir.Path, perClassTrain: 3, perClassTest: 2);
-        var train = FashionMnist.Load(dir.Path, train: true);   // gzipped
-        var test = FashionMnist.Load(dir.Path, train: false);   // plain
+        var train = FashionMnist.Load(FashionMnistSplit.Train, dir.Path);   // gzipped
+        var test = FashionMnist.Load(FashionMnistSplit.Test, dir.Path);    // plain
         Assert.Equal(30, train.Count);
         Assert.Equal(20, test.Count);
         Assert.Equal(7, train.Labels[17]);
-        Assert.InRange(train.Item(0)[13 * 28 + 13], 240, 255); // the ellipse centre
-        Assert.Equal(0, train.Item(0)[0]);
+        Assert.InRange(train.Image(0)[13 * 28 + 13], 240, 255); // the ellipse centre
+        Assert.Equal(0, train.Image(0)[0]);
         Assert.All(train.IndicesByClass(), idx => Assert.Equal(3, idx.Length));
     }
 

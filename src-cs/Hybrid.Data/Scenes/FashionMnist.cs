@@ -3,41 +3,20 @@ using System.IO.Compression;
 
 namespace Hybrid.Data;
 
-/// <summary>One split of Fashion-MNIST: 28x28 grayscale items (white on black) and their labels 0..9.</summary>
-public sealed class FashionMnistSplit
+public enum FashionMnistSplit
 {
-    public const int Side = 28;
-    public const int ItemBytes = Side * Side;
-
-    /// <summary>(N, 28, 28) bytes.</summary>
-    public byte[] Images { get; }
-    public byte[] Labels { get; }
-    public int Count => Labels.Length;
-
-    public FashionMnistSplit(byte[] images, byte[] labels)
-    {
-        if (images.Length != labels.Length * ItemBytes)
-            throw new ArgumentException($"{labels.Length} labels need {labels.Length * ItemBytes} image bytes, got {images.Length}");
-        Images = images;
-        Labels = labels;
-    }
-
-    public ReadOnlySpan<byte> Item(int index) => Images.AsSpan(index * ItemBytes, ItemBytes);
-
-    /// <summary>Item indices of each class.</summary>
-    public int[][] IndicesByClass()
-    {
-        var lists = Enumerable.Range(0, FashionMnist.ClassNames.Count).Select(_ => new List<int>()).ToArray();
-        for (int i = 0; i < Labels.Length; i++) lists[Labels[i]].Add(i);
-        return lists.Select(l => l.ToArray()).ToArray();
-    }
+    /// <summary>The 60,000 training items (train-*-ubyte).</summary>
+    Train,
+    /// <summary>The 10,000 test items (t10k-*-ubyte).</summary>
+    Test,
 }
 
 /// <summary>
-/// Reads the Fashion-MNIST IDX files (plain or gzipped) as shipped by Debian's
-/// <c>dataset-fashion-mnist</c> package.
+/// One split of Fashion-MNIST (Xiao et al., 2017) from its IDX files, plain or gzipped, as
+/// shipped by Debian's <c>dataset-fashion-mnist</c>: 28x28 grayscale items (white on black)
+/// with labels 0..9.
 /// </summary>
-public static class FashionMnist
+public sealed class FashionMnist
 {
     /// <summary>Where Debian's dataset-fashion-mnist installs the IDX files.</summary>
     public const string DebianDirectory = "/usr/share/datasets/fashion-mnist";
@@ -45,11 +24,40 @@ public static class FashionMnist
     /// <summary>Environment variable naming a folder with the IDX files; takes precedence over the default.</summary>
     public const string EnvironmentVariable = "HYBRID_FASHION_MNIST";
 
-    /// <summary>The ten classes in label order (Xiao et al., 2017).</summary>
+    public const int Side = 28;
+    public const int ItemBytes = Side * Side;
+
+    /// <summary>The ten class names, in label order (Zalando's names).</summary>
     public static readonly IReadOnlyList<string> ClassNames = new[]
     {
-        "tshirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle_boot",
+        "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot",
     };
+
+    /// <summary>(N, 28, 28) bytes.</summary>
+    public byte[] Images { get; }
+    public byte[] Labels { get; }
+    public int Count => Labels.Length;
+
+    public FashionMnist(byte[] images, byte[] labels)
+    {
+        if (images.Length != (long)labels.Length * ItemBytes)
+            throw new ArgumentException($"{labels.Length} labels need {labels.Length * ItemBytes} image bytes, got {images.Length}");
+        Images = images;
+        Labels = labels;
+    }
+
+    public int Label(int i) => Labels[i];
+
+    /// <summary>Item i as 784 row-major bytes (0 = background).</summary>
+    public ReadOnlySpan<byte> Image(int i) => Images.AsSpan(i * ItemBytes, ItemBytes);
+
+    /// <summary>Item indices of each class.</summary>
+    public int[][] IndicesByClass()
+    {
+        var lists = Enumerable.Range(0, ClassNames.Count).Select(_ => new List<int>()).ToArray();
+        for (int i = 0; i < Labels.Length; i++) lists[Labels[i]].Add(i);
+        return lists.Select(l => l.ToArray()).ToArray();
+    }
 
     /// <summary>
     /// The folder holding the IDX files: <paramref name="explicitDirectory"/> when given, else
@@ -66,30 +74,32 @@ public static class FashionMnist
             candidates.Add((DebianDirectory, "the dataset-fashion-mnist package folder"));
         }
         foreach (var (dir, _) in candidates)
-            if (FindFile(dir, "train-images-idx3-ubyte") is not null) return dir;
+            if (FindFile(dir, "train-images-idx3-ubyte") is not null || FindFile(dir, "t10k-images-idx3-ubyte") is not null)
+                return dir;
         throw new FileNotFoundException(
             "Fashion-MNIST IDX files (train-images-idx3-ubyte[.gz] and friends) not found in " +
             string.Join(", ", candidates.Select(c => $"{c.Dir} ({c.Source})")) +
-            $". Install the Debian package dataset-fashion-mnist, or point {EnvironmentVariable} (or the --fmnist option) at a folder holding them.");
+            $". Install the Debian package dataset-fashion-mnist (make setup does), or point {EnvironmentVariable} (or the --fmnist option) at a folder holding them.");
     }
 
-    /// <summary>Loads the training (60,000) or test (10,000) split from <paramref name="directory"/>.</summary>
-    public static FashionMnistSplit Load(string directory, bool train)
+    /// <summary>Loads a split from <paramref name="directory"/> (null: <see cref="Locate"/>).</summary>
+    public static FashionMnist Load(FashionMnistSplit split, string? directory = null)
     {
-        string prefix = train ? "train" : "t10k";
-        string images = FindFile(directory, $"{prefix}-images-idx3-ubyte")
-                        ?? throw new FileNotFoundException($"{prefix}-images-idx3-ubyte[.gz] not found in {directory}");
-        string labels = FindFile(directory, $"{prefix}-labels-idx1-ubyte")
-                        ?? throw new FileNotFoundException($"{prefix}-labels-idx1-ubyte[.gz] not found in {directory}");
+        string dir = directory ?? Locate();
+        string prefix = split == FashionMnistSplit.Train ? "train" : "t10k";
+        string images = FindFile(dir, $"{prefix}-images-idx3-ubyte")
+                        ?? throw new FileNotFoundException($"Fashion-MNIST file {prefix}-images-idx3-ubyte[.gz] not found in {dir}");
+        string labels = FindFile(dir, $"{prefix}-labels-idx1-ubyte")
+                        ?? throw new FileNotFoundException($"Fashion-MNIST file {prefix}-labels-idx1-ubyte[.gz] not found in {dir}");
         var (imageData, imageDims) = ReadIdx(images);
         var (labelData, labelDims) = ReadIdx(labels);
-        if (imageDims.Length != 3 || imageDims[1] != FashionMnistSplit.Side || imageDims[2] != FashionMnistSplit.Side)
+        if (imageDims.Length != 3 || imageDims[1] != Side || imageDims[2] != Side)
             throw new InvalidDataException($"{images}: expected N x 28 x 28 images, got {string.Join(" x ", imageDims)}");
         if (labelDims.Length != 1 || labelDims[0] != imageDims[0])
-            throw new InvalidDataException($"{labels}: expected {imageDims[0]} labels, got shape {string.Join(" x ", labelDims)}");
+            throw new InvalidDataException($"{images} has {imageDims[0]} images but {labels} has shape {string.Join(" x ", labelDims)}");
         int bad = Array.FindIndex(labelData, l => l >= ClassNames.Count);
         if (bad >= 0) throw new InvalidDataException($"{labels}: label {labelData[bad]} at {bad} is not in 0..9");
-        return new FashionMnistSplit(imageData, labelData);
+        return new FashionMnist(imageData, labelData);
     }
 
     private static string? FindFile(string directory, string name)

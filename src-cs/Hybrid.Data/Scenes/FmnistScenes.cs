@@ -47,19 +47,19 @@ public static class FmnistScenes
 
         var stats = new List<int[]>();
         int dropped = 0;
-        var splits = new (string Name, int Count, bool TrainItems, ulong Stream)[]
+        var splits = new (string Name, int Count, FashionMnistSplit Items, ulong Stream)[]
         {
-            ("train", options.Train, true, TrainStream),
-            ("val", options.Val, false, ValStream),
+            ("train", options.Train, FashionMnistSplit.Train, TrainStream),
+            ("val", options.Val, FashionMnistSplit.Test, ValStream),
         };
-        foreach (var (name, count, trainItems, stream) in splits)
+        foreach (var (name, count, items, stream) in splits)
         {
             if (count == 0)
             {
                 VocWriter.WriteSplit(root, name, Array.Empty<string>());
                 continue;
             }
-            var composer = new SceneComposer(options, FashionMnist.Load(fmnistDir, trainItems));
+            var composer = new SceneComposer(options, FashionMnist.Load(items, fmnistDir));
             var labels = new int[count][];
             var drops = new int[count];
             int done = 0;

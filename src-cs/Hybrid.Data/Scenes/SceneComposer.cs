@@ -14,13 +14,13 @@ public sealed record Scene(int Size, byte[] Rgb, byte[] Mask, IReadOnlyList<Scen
 public sealed class SceneComposer
 {
     private readonly FmnistScenesOptions _options;
-    private readonly FashionMnistSplit _items;
+    private readonly FashionMnist _items;
     private readonly int[][] _byClass;
     private readonly int[] _partners;
 
     private const int MaxPlacementTries = 40;
 
-    public SceneComposer(FmnistScenesOptions options, FashionMnistSplit items)
+    public SceneComposer(FmnistScenesOptions options, FashionMnist items)
     {
         _options = options;
         _items = items;
@@ -121,9 +121,9 @@ public sealed class SceneComposer
     private Item MakeItem(Rng rng, int label, float threshold)
     {
         var pool = _byClass[label];
-        var source = _items.Item(pool[rng.NextInt(pool.Length)]);
+        var source = _items.Image(pool[rng.NextInt(pool.Length)]);
         double scale = rng.Uniform(_options.ScaleMin, _options.ScaleMax) * _options.Size / 96.0;
-        int side = Math.Clamp((int)Math.Round(FashionMnistSplit.Side * scale), 8, _options.Size);
+        int side = Math.Clamp((int)Math.Round(FashionMnist.Side * scale), 8, _options.Size);
         bool flip = rng.Bernoulli(0.5);
         var intensity = Resample(source, side, flip); // (side, side)
         int pixels = 0;
@@ -135,7 +135,7 @@ public sealed class SceneComposer
     /// <summary>Bilinear resampling of a 28x28 item to side x side (pixel centres aligned), optionally mirrored.</summary>
     private static float[] Resample(ReadOnlySpan<byte> src, int side, bool flip)
     {
-        const int s = FashionMnistSplit.Side;
+        const int s = FashionMnist.Side;
         var dst = new float[side * side];
         float ratio = (float)s / side;
         for (int y = 0; y < side; y++)
