@@ -84,3 +84,22 @@ public class SaliencyTests
         Assert.True(File.Exists(dir["sal2/a.png"])); // the readable ones were still written
     }
 }
+
+public class LabTests
+{
+    [Fact]
+    public void SrgbToLabMatchesKnownValues()
+    {
+        // Reference values from the CIE definitions (D65): white is L 100, a b 0; sRGB red is
+        // L 53.24, a 80.09, b 67.20; mid gray 128 is L 53.59 (as listed by Bruce Lindbloom's calculator).
+        var white = FrequencyTuned.ToLab(255, 255, 255);
+        Assert.Equal(100f, white.L, 1);
+        Assert.Equal(0f, white.A, 1);
+        Assert.Equal(0f, white.B, 1);
+        var red = FrequencyTuned.ToLab(255, 0, 0);
+        Assert.Equal(53.24f, red.L, 1);
+        Assert.Equal(80.09f, red.A, 1);
+        Assert.Equal(67.20f, red.B, 1);
+        Assert.Equal(53.59f, FrequencyTuned.ToLab(128, 128, 128).L, 1);
+    }
+}

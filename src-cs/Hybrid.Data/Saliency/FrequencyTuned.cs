@@ -58,21 +58,21 @@ public static class FrequencyTuned
     }
 
     // sRGB transfer function inverted, for each byte value.
-    private static readonly double[] LinearLut = Enumerable.Range(0, 256).Select(v =>
+    private static readonly float[] LinearLut = Enumerable.Range(0, 256).Select(v =>
     {
         double c = v / 255.0;
-        return c <= 0.04045 ? c / 12.92 : Math.Pow((c + 0.055) / 1.055, 2.4);
+        return (float)(c <= 0.04045 ? c / 12.92 : Math.Pow((c + 0.055) / 1.055, 2.4));
     }).ToArray();
 
     /// <summary>sRGB (D65 white) to CIE L*a*b*.</summary>
-    internal static (float L, float A, float B) ToLab(byte r8, byte g8, byte b8)
+    public static (float L, float A, float B) ToLab(byte r8, byte g8, byte b8)
     {
-        double r = LinearLut[r8], g = LinearLut[g8], b = LinearLut[b8];
-        double x = (0.4124564 * r + 0.3575761 * g + 0.1804375 * b) / 0.95047;
-        double y = 0.2126729 * r + 0.7151522 * g + 0.0721750 * b;
-        double z = (0.0193339 * r + 0.1191920 * g + 0.9503041 * b) / 1.08883;
-        static double F(double t) => t > 216.0 / 24389 ? Math.Cbrt(t) : (24389.0 / 27 * t + 16) / 116;
-        double fx = F(x), fy = F(y), fz = F(z);
-        return ((float)(116 * fy - 16), (float)(500 * (fx - fy)), (float)(200 * (fy - fz)));
+        float r = LinearLut[r8], g = LinearLut[g8], b = LinearLut[b8];
+        float x = (0.4124564f * r + 0.3575761f * g + 0.1804375f * b) / 0.95047f;
+        float y = 0.2126729f * r + 0.7151522f * g + 0.0721750f * b;
+        float z = (0.0193339f * r + 0.1191920f * g + 0.9503041f * b) / 1.08883f;
+        static float F(float t) => t > 216f / 24389f ? MathF.Cbrt(t) : (24389f / 27f * t + 16f) / 116f;
+        float fx = F(x), fy = F(y), fz = F(z);
+        return (116f * fy - 16f, 500f * (fx - fy), 200f * (fy - fz));
     }
 }

@@ -33,6 +33,11 @@ public static class FmnistScenes
 
     public static string ImageId(string split, int index) => $"{split}_{index:D6}";
 
+    /// <summary>
+    /// Writes the benchmark into <see cref="FmnistScenesOptions.OutputDir"/> (new, empty, or an
+    /// earlier FMNIST-Scenes output, which is replaced). Progress is reported per image, from
+    /// worker threads.
+    /// </summary>
     public static FmnistScenesReport Generate(FmnistScenesOptions options, IProgress<DataProgress>? progress = null)
     {
         options.Validate();
