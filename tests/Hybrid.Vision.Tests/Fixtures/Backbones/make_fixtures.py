@@ -284,8 +284,9 @@ def main():
     keys = OrderedDict((n, keys_of(m)) for n, m in models.items())
     keys["_provenance"] = (f"torch {torch.__version__}, torchvision {torchvision.__version__}; resnets from torchvision, "
                            "vit_* and wideresnet38 from the name mirrors in make_fixtures.py")
-    with open(os.path.join(HERE, "keys.json"), "w") as f:
-        json.dump(keys, f, indent=0)
+    with open(os.path.join(HERE, "keys.json"), "w") as f:   # one backbone key per line
+        f.write("{\n" + ",\n".join(f" {json.dumps(n)}: " + (json.dumps(v) if isinstance(v, str) else
+                 "[\n" + ",\n".join("  " + json.dumps(e) for e in v) + "\n ]") for n, v in keys.items()) + "\n}\n")
 
     goldens = OrderedDict()
     goldens["_provenance"] = f"make_fixtures.py with torch {torch.__version__}, torchvision {torchvision.__version__}"
