@@ -3,6 +3,10 @@ namespace Hybrid.Vision.Backbones;
 public enum BackboneFamily { ResNet, WideResNet, VisionTransformer }
 
 /// <summary>A registered backbone: what it is, its size and its features at the default options.</summary>
+/// <param name="DefaultInputSize">The side its speed is quoted at (ImageNet 224; AuxSegNet+'s 321 crop for
+/// wideresnet38; FMNIST-Scenes' 96 for tiny_resnet).</param>
+/// <param name="Normalization">The input normalisation of the checkpoints the architecture is usually
+/// published with (torchvision, DeiT, PSA: ImageNet statistics; Google's ViT-B/16: 0.5 / 0.5).</param>
 public sealed record BackboneSpec(
     string Name,
     string Description,
@@ -59,7 +63,7 @@ public static class BackboneRegistry
             BackboneFamily.VisionTransformer, _ => VisionTransformer.InfoFor(ViTConfig.Small16),
             o => new VisionTransformer("vit_s16", ViTConfig.Small16, o.DropPathRate, o.PosEmbedInterpolation)),
         new("vit_b16", "ViT-B/16 (D 768, 12 blocks, 12 heads), timm names; output stride 16 (CoSA's backbone)",
-            85_798_656, 224, OutputStride.Sixteen, new[] { OutputStride.Sixteen }, ImageNormalization.ImageNet,
+            85_798_656, 224, OutputStride.Sixteen, new[] { OutputStride.Sixteen }, ImageNormalization.Inception,
             BackboneFamily.VisionTransformer, _ => VisionTransformer.InfoFor(ViTConfig.Base16),
             o => new VisionTransformer("vit_b16", ViTConfig.Base16, o.DropPathRate, o.PosEmbedInterpolation)),
     };

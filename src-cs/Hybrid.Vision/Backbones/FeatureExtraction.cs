@@ -33,14 +33,15 @@ public static class FeatureExtraction
 
     /// <summary>Extracts the features of <paramref name="normalisedImages"/> and writes them to a
     /// safetensors file (one entry per stage, plus "input"), with the backbone name, the input
-    /// shape and the normalisation in its metadata.</summary>
+    /// shape and the normalisation in its metadata (by default the registry's for this backbone:
+    /// say which one the input was normalised with).</summary>
     public static void WriteSafetensors(Backbone backbone, Tensor normalisedImages, string path, ImageNormalization? normalization = null)
     {
         var feats = Extract(backbone, normalisedImages);
         try
         {
             var tensors = new Dictionary<string, Tensor>(feats) { ["input"] = normalisedImages };
-            var n = normalization ?? ImageNormalization.ImageNet;
+            var n = normalization ?? (BackboneRegistry.Names.Contains(backbone.Name) ? BackboneRegistry.Spec(backbone.Name).Normalization : ImageNormalization.ImageNet);
             var meta = new Dictionary<string, string>
             {
                 ["backbone"] = backbone.Name,

@@ -20,9 +20,10 @@ public sealed class Features : IDisposable
     public IReadOnlyList<(string Name, Tensor Map)> Stages => maps;
 
     /// <summary>ViT class token after the final norm (B, D); null for convolutional backbones.</summary>
-    public Tensor? ClassToken { get; internal set; }
+    public Tensor? ClassToken { get; set; }
 
-    internal void Add(string name, Tensor map) => maps.Add((name, map));
+    /// <summary>Appends a stage map (for backbones: in forward order, named as in FeatureInfo).</summary>
+    public void Add(string name, Tensor map) => maps.Add((name, map));
 
     public Tensor this[string name]
     {

@@ -9,6 +9,11 @@ public sealed record ImageNormalization(double[] Mean, double[] Std)
     /// (mean 0.485, 0.456, 0.406; std 0.229, 0.224, 0.225), also DeiT's and PSA's.</summary>
     public static readonly ImageNormalization ImageNet = new(new[] { 0.485, 0.456, 0.406 }, new[] { 0.229, 0.224, 0.225 });
 
+    /// <summary>mean = std = 0.5 per channel (inputs in [-1, 1]): timm's original ViT-B/16 weights
+    /// (Google's JAX releases, "augreg") expect it. CoSA / ToCo feed ImageNet statistics to
+    /// those weights nonetheless; pick the one your checkpoint was trained with.</summary>
+    public static readonly ImageNormalization Inception = new(new[] { 0.5, 0.5, 0.5 }, new[] { 0.5, 0.5, 0.5 });
+
     /// <summary>Normalises a float RGB batch (B, 3, H, W) or image (3, H, W) with values in [0, 1].</summary>
     public Tensor Normalize(Tensor rgb)
     {

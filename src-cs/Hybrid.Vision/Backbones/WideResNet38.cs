@@ -131,6 +131,9 @@ public sealed class WideResNet38 : Backbone
             if (m is Conv2d c) init.kaiming_normal_(c.weight, fanOut: true);
     }
 
+    /// <summary>PSA's / SEAM's classifier (fc8) is not part of the backbone.</summary>
+    public override bool IsIgnorableCheckpointKey(string key) => key.StartsWith("fc8.", StringComparison.Ordinal);
+
     /// <summary>Stages at an output stride (without building the network).</summary>
     public static FeatureInfo InfoFor(OutputStride os)
     {
