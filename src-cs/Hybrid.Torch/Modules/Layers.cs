@@ -72,12 +72,7 @@ public sealed class BatchNorm2d : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         var train = training && !frozen;
-        // An int64 counter: the binding's scalar add_ takes a double, which libtorch refuses for integer tensors.
-        if (train)
-            using (torch.no_grad())
-            using (var one = torch.ones_like(num_batches_tracked))
-            using (var next = num_batches_tracked + one)
-                num_batches_tracked.copy_(next);
+        if (train) using (torch.no_grad()) num_batches_tracked.add_(1);
         return F.batch_norm(x, running_mean, running_var, weight, bias, train, momentum, eps);
     }
 }
