@@ -6,7 +6,9 @@
 // Forward: eval mode, no gradient. Forward+backward: train mode, loss = mean of the final
 // feature, backward, gradients cleared. Batch 1 unless --batch is given (tiny_resnet: 32, its
 // training batch). Each measurement: one warm-up pass, then passes until S seconds (default 8)
-// and at least 3 passes; the median pass is reported.
+// and at least 3 passes; the median wall time of a pass is reported, and beside it the process
+// CPU time per image over all measured passes (less sensitive to other processes sharing the
+// cores: on an idle 2-core machine wall ~ CPU / 2 when both threads are busy).
 using System.Diagnostics;
 using Hybrid.Torch;
 using Hybrid.Vision.Backbones;
@@ -24,7 +26,8 @@ if (names.Count == 0) names.AddRange(BackboneRegistry.Names);
 
 torch.set_num_threads(2);
 Console.WriteLine($"libtorch {torch.version}, {torch.get_num_threads()} threads, BLAS: {torch.blas_in_use()}");
-Console.WriteLine($"{"backbone",-13} {"params",11} {"input",9} {"batch",5} {"fwd ms/img",11} {"fwd+bwd ms/img",15}");
+Console.WriteLine($"load average before: {LoadAverage()}");
+Console.WriteLine($"{"backbone",-13} {"params",11} {"input",9} {"batch",5} {"fwd ms/img",11} {"(cpu ms)",9} {"fwd+bwd ms/img",15} {"(cpu ms)",9}");
 
 foreach (var name in names)
 {
@@ -35,11 +38,12 @@ foreach (var name in names)
     using var model = BackboneRegistry.Create(name);
     using var x = torch.randn(new long[] { batch, 3, side, side });
 
-    double Measure(Action pass)
+    (double Wall, double Cpu) Measure(Action pass)
     {
         pass();
         var times = new List<double>();
         var total = Stopwatch.StartNew();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         while (times.Count < 3 || total.Elapsed.TotalSeconds < seconds)
         {
             var sw = Stopwatch.StartNew();
@@ -47,8 +51,9 @@ foreach (var name in names)
             times.Add(sw.Elapsed.TotalMilliseconds);
             if (times.Count >= 200) break;
         }
+        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / times.Count / batch;
         times.Sort();
-        return times[times.Count / 2] / batch;
+        return (times[times.Count / 2] / batch, cpu);
     }
 
     model.eval();
@@ -67,5 +72,12 @@ foreach (var name in names)
         loss.backward();
         model.zero_grad();
     });
-    Console.WriteLine($"{name,-13} {model.parameter_count(),11:N0} {side + "x" + side,9} {batch,5} {fwd,11:F1} {fwdBwd,15:F1}");
+    Console.WriteLine($"{name,-13} {model.parameter_count(),11:N0} {side + "x" + side,9} {batch,5} {fwd.Wall,11:F1} {fwd.Cpu,9:F1} {fwdBwd.Wall,15:F1} {fwdBwd.Cpu,9:F1}");
+}
+Console.WriteLine($"load average after: {LoadAverage()}");
+
+static string LoadAverage()
+{
+    try { return File.ReadAllText("/proc/loadavg").Trim(); }
+    catch (IOException) { return "unknown"; }
 }
