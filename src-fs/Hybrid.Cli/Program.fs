@@ -42,3 +42,7 @@ let main argv =
     | :? System.IO.FileNotFoundException as e -> Hybrid.Cli.Say.error e.Message; 2
     | :? System.IO.InvalidDataException as e -> Hybrid.Cli.Say.error e.Message; 2
     | :? Hybrid.Torch.TorchException as e -> Hybrid.Cli.Say.error e.Message; 3
+    | e when System.Environment.GetEnvironmentVariable "HYBRID_DEBUG" <> "1" ->
+        // one clear line for the user; HYBRID_DEBUG=1 shows the stack trace
+        Hybrid.Cli.Say.error $"{e.GetType().Name}: {e.Message}"
+        1

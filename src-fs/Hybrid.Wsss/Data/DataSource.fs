@@ -8,16 +8,12 @@ open Hybrid.Data
 open Hybrid.Wsss
 
 /// Reads one split of a VOC-layout dataset. maskFolder replaces SegmentationClass (pseudo
-/// masks for multi-stage training); the saliency folder is used when the dataset has one.
+/// masks for multi-stage training); the `saliency` folder is used when the dataset has one.
 let openSplit (root: string) (split: VocSplit) (maskFolder: string option) : SegmentationDataset =
     if not (Directory.Exists root) then
         raise (DirectoryNotFoundException $"dataset folder not found: {root} (generate the embedded benchmark with `./hybrid data scenes --out {root}`)")
-    let sal = Path.Combine(root, VocReader.DefaultSaliencyFolder)
-    let opts =
-        VocOptions(root,
-                   Split = split,
-                   MaskFolder = (maskFolder |> Option.toObj),
-                   SaliencyFolder = (if Directory.Exists sal then sal else null))
+    // an absolute mask folder (pseudo masks of a run) overrides SegmentationClass
+    let opts = VocOptions(root, Split = split, MaskFolder = (maskFolder |> Option.map Path.GetFullPath |> Option.toObj))
     VocReader.Read opts
 
 /// Number of foreground classes K of a dataset (its class list includes background).
