@@ -9,6 +9,11 @@ type CliArgs =
     | [<CliPrefix(CliPrefix.None)>] Version of ParseResults<Version.Args>
     | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataCmd.Args>
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainCmd.Args>
+    | [<CliPrefix(CliPrefix.None)>] Train_Seg of ParseResults<TrainSegCmd.Args>
+    | [<CliPrefix(CliPrefix.None)>] Compare of ParseResults<CompareCmd.Args>
+    | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<RunCmds.EvalArgs>
+    | [<CliPrefix(CliPrefix.None)>] Labels of ParseResults<RunCmds.LabelsArgs>
+    | [<CliPrefix(CliPrefix.None)>] Infer of ParseResults<RunCmds.InferArgs>
     | [<CliPrefix(CliPrefix.None)>] Backbones of ParseResults<BackbonesCmd.ListArgs>
     | [<CliPrefix(CliPrefix.None)>] Weights of ParseResults<BackbonesCmd.WeightsArgs>
     | [<CliPrefix(CliPrefix.None)>] Features of ParseResults<BackbonesCmd.FeaturesArgs>
@@ -18,6 +23,11 @@ type CliArgs =
             match a with
             | Version _ -> "print libtorch version, threads, BLAS in use and CUDA availability"
             | Data _ -> "datasets: generate FMNIST-Scenes, compute saliency maps"
+            | Train_Seg _ -> "train DeepLab-LargeFOV on pseudo masks (--labels DIR) or on GT (--labels gt: the upper bound)"
+            | Compare _ -> "headline numbers of several runs side by side"
+            | Eval _ -> "evaluate a run: cam | pseudo | seg on a split (per-class IoU, precision, recall)"
+            | Labels _ -> "write a run's pseudo masks for a split (input of a second, supervised stage)"
+            | Infer _ -> "segment a folder of images with a run's model (masks and overlays)"
             | Backbones _ -> "list the registered backbones with their feature stages"
             | Weights _ -> "inspect a checkpoint against a backbone"
             | Features _ -> "write each stage's features of an image to safetensors"
@@ -33,6 +43,11 @@ let main argv =
         match args.GetSubCommand() with
         | Version a -> Version.run a
         | Data a -> DataCmd.run a
+        | Train_Seg a -> TrainSegCmd.run a
+        | Compare a -> CompareCmd.run a
+        | Eval a -> RunCmds.eval a
+        | Labels a -> RunCmds.labels a
+        | Infer a -> RunCmds.infer a
         | Backbones a -> BackbonesCmd.list a
         | Weights a -> BackbonesCmd.weights a
         | Features a -> BackbonesCmd.features a

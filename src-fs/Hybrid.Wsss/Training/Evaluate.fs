@@ -87,7 +87,14 @@ let segmentProbs (segment: Tensor -> Tensor) (s: Scales) (images: Tensor) : Tens
     let sum = probs |> List.reduce (+)
     (sum / float probs.Length).MoveToOuterDisposeScope()
 
-/// Segmentation predictions (argmax of the fused probabilities) scored against GT.
-let segmentation (split: Split) (classes: int) (p: Predictor) (s: Scales) (batches: seq<Batch>) : EvalResult =
+/// Segmentation predictions (argmax of the fused probabilities, optionally dense-CRF refined)
+/// scored against GT.
+let segmentationWith (crf: Hybrid.Vision.CrfPreset option) (split: Split) (classes: int) (p: Predictor) (s: Scales) (batches: seq<Batch>) : EvalResult =
     let segment = need "segmentation" p.Segment
-    Metrics.evaluate split Segmentation (confusion classes (fun b -> (segmentProbs segment s b.Images).argmax(1L)) batches)
+    let predict (b: Batch) =
+        let probs = segmentProbs segment s b.Images
+        let probs = match crf with Some preset -> CrfRefine.refine preset b.Images probs | None -> probs
+        probs.argmax(1L)
+    Metrics.evaluate split Segmentation (confusion classes predict batches)
+
+let segmentation split classes p s batches = segmentationWith None split classes p s batches

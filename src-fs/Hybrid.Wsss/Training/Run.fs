@@ -45,7 +45,10 @@ type MethodEntry =
       Settings: (string * string) list
       /// Trains under the context with the given `--set` pairs; returns the trained method
       /// (its Predict is what evaluation uses) and the fully resolved settings for the report.
-      Train: RunContext -> (string * string) list -> Method * string }
+      Train: RunContext -> (string * string) list -> Method * string
+      /// The untrained final model for the same settings (a checkpoint is loaded into it to
+      /// evaluate, label or infer from a finished run).
+      Build: MethodEnv -> (string * string) list -> Method }
 
 module MethodEntry =
     /// The entry of a single-stage method from its typed config functions.
@@ -59,4 +62,5 @@ module MethodEntry =
                 let cfg = sets |> List.fold (fun c (k, v) -> set k v c) defaults
                 let m = create ctx.Env cfg
                 Train.run ctx.Config m ctx.Batches ctx.OnProgress None |> ignore
-                m, sprintf "%A" cfg }
+                m, sprintf "%A" cfg
+          Build = fun env sets -> create env (sets |> List.fold (fun c (k, v) -> set k v c) defaults) }

@@ -1,0 +1,164 @@
+/// Commands on a finished run: `eval`, `labels` (pseudo masks for a second stage) and `infer`
+/// (masks and overlays for a folder of images).
+module Hybrid.Cli.Commands.RunCmds
+
+open System
+open System.IO
+open Argu
+open Hybrid.Torch
+open Hybrid.Torch.Serialization
+open Hybrid.Data
+open Hybrid.Vision
+open Hybrid.Wsss
+open Hybrid.Wsss.Eval
+open Hybrid.Wsss.Training
+open Hybrid.Wsss.Reports
+open Hybrid.Wsss.Data
+open Hybrid.Cli
+
+/// The trained method of a run folder: rebuilt from run.json, weights from its checkpoint.
+let restore (dir: string) =
+    let spec = RunFolder.load dir
+    let entry = Methods.Registry.find spec.Method
+    let trainSet = DataSource.openSplit spec.Data VocSplit.Train (if spec.MaskFolder = "" then None else Some spec.MaskFolder)
+    let classNames = trainSet.ClassNames |> Array.ofSeq
+    let env = TrainCmd.env spec (Some trainSet) classNames
+    let m = entry.Build env (RunFolder.parseSets (List.ofArray spec.Sets))
+    let ck = Train.checkpointPath dir
+    if not (File.Exists ck) then raise (FileNotFoundException $"{dir} has no checkpoint ({ck}): did the run finish?")
+    Checkpoint.Load(ck, m.Model, restoreRng = false) |> ignore
+    m.Model.eval () |> ignore
+    spec, m, classNames
+
+type Output =
+    | Cam
+    | Pseudo
+    | Seg
+
+type SplitArg =
+    | Train
+    | Val
+
+let private vocSplit = function Train -> VocSplit.Train | Val -> VocSplit.Val
+let private split = function Train -> Split.Train | Val -> Split.Val
+
+type EvalArgs =
+    | [<MainCommand; Mandatory>] Output of Output
+    | [<Mandatory>] Run of dir: string
+    | Split of SplitArg
+    | Tta
+    | Crf
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Output _ -> "what to score: cam (seeds, background-threshold sweep), pseudo (the method's pseudo masks) or seg (segmentation)"
+            | Run _ -> "run folder of `hybrid train`"
+            | Split _ -> "split to score (default val)"
+            | Tta -> "multi-scale (0.5, 1, 1.5) + flip for seg (CAMs always use it)"
+            | Crf -> "dense CRF on the segmentation probabilities (the method's paper preset)"
+
+let eval (a: ParseResults<EvalArgs>) =
+    let dir = a.GetResult Run
+    let spec, m, classNames = restore dir
+    let sp = a.GetResult(Split, Val)
+    let ds = DataSource.openSplit spec.Data (vocSplit sp) None
+    let batches () = DataSource.evalBatches Device.CPU ds 16
+    let c = classNames.Length
+    let text =
+        match a.GetResult Output with
+        | Cam ->
+            let s = Evaluate.camSeeds (split sp) c m.Predict Evaluate.Scales.multi ThresholdSweep.defaultThresholds (batches ())
+            Markdown.perClass classNames s.Best.Result + "\n" + Markdown.sweep s
+        | Pseudo -> Markdown.perClass classNames (Evaluate.pseudo (split sp) c m.Predict (batches ()))
+        | Seg ->
+            let scales = if a.Contains Tta then Evaluate.Scales.multi else Evaluate.Scales.single
+            let crf = if a.Contains Crf then Some CrfPreset.DeepLabLargeFov else None
+            Markdown.perClass classNames (Evaluate.segmentationWith crf (split sp) c m.Predict scales (batches ()))
+    printfn "%s" text
+    let name = $"eval-{(a.GetResult Output).ToString().ToLowerInvariant()}-{(split sp).ToString().ToLowerInvariant()}.md"
+    File.WriteAllText(Path.Combine(dir, name), text)
+    Say.info $"written to {Path.Combine(dir, name)}"
+    0
+
+type LabelsArgs =
+    | [<Mandatory>] Run of dir: string
+    | [<Mandatory>] Out of dir: string
+    | Split of SplitArg
+    | Threshold of float
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Run _ -> "run folder of `hybrid train`"
+            | Out _ -> "folder for the pseudo masks (palette PNGs named by image id)"
+            | Split _ -> "split to label (default train)"
+            | Threshold _ -> "background threshold for CAM seeds when the method has no pseudo-mask pipeline (default 0.3)"
+
+/// Writes (B, H, W) label maps as palette PNGs named by id.
+let writeMasks (dir: string) (ids: string[]) (labels: Tensor) =
+    Directory.CreateDirectory dir |> ignore
+    let h, w = int (labels.size 1), int (labels.size 2)
+    let data = labels.data<int64> ()
+    let palette = VocPalette.Create 256
+    ids |> Array.iteri (fun i id ->
+        let px = Array.init (h * w) (fun p -> byte data[i * h * w + p])
+        ImageIO.WritePng(Path.Combine(dir, id + ".png"), Image.Indexed(w, h, px, palette)))
+
+let labels (a: ParseResults<LabelsArgs>) =
+    let dir = a.GetResult Run
+    let spec, m, _ = restore dir
+    let out = a.GetResult Out
+    let ds = DataSource.openSplit spec.Data (vocSplit (a.GetResult(Split, Train))) None
+    let t = a.GetResult(Threshold, 0.3)
+    let predict (b: Batch) =
+        match m.Predict.Pseudo with
+        | Some f -> f b
+        | None -> Cam.seeds t (Evaluate.cams m.Predict Evaluate.Scales.multi b) b.Labels
+    use _ng = torch.no_grad ()
+    let mutable n = 0
+    for b in DataSource.evalBatches Device.CPU ds 16 do
+        use _scope = torch.NewDisposeScope()
+        writeMasks out b.Ids (predict b)
+        n <- n + b.Ids.Length
+        if n % 400 < 16 then Console.Write($"\rlabels {n}/{ds.Count}   ")
+    Console.WriteLine()
+    Say.info $"{n} pseudo masks written to {out}; train on them with: ./hybrid train --method supervised --data {spec.Data} --labels {out}"
+    0
+
+type InferArgs =
+    | [<Mandatory>] Run of dir: string
+    | [<Mandatory>] Images of dir: string
+    | [<Mandatory>] Out of dir: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Run _ -> "run folder of `hybrid train` (a method with a segmentation output)"
+            | Images _ -> "folder of JPEG/PNG images"
+            | Out _ -> "folder for <stem>.png masks and <stem>_overlay.png pictures"
+
+let infer (a: ParseResults<InferArgs>) =
+    let _, m, _ = restore (a.GetResult Run)
+    let segment =
+        match m.Predict.Segment with
+        | Some f -> f
+        | None -> invalidOp "this run's method has no segmentation output: train a segmentation network on its labels (`hybrid labels`, then `hybrid train --method supervised --labels DIR`)"
+    let src, out = a.GetResult Images, a.GetResult Out
+    if not (Directory.Exists src) then raise (DirectoryNotFoundException $"image folder not found: {src}")
+    Directory.CreateDirectory out |> ignore
+    let files = Directory.GetFiles src |> Array.filter (fun f -> [ ".jpg"; ".jpeg"; ".png" ] |> List.contains (Path.GetExtension(f).ToLowerInvariant())) |> Array.sort
+    use _ng = torch.no_grad ()
+    let mean, std = [| 0.485f; 0.456f; 0.406f |], [| 0.229f; 0.224f; 0.225f |]
+    for f in files do
+        use _scope = torch.NewDisposeScope()
+        let img = ImageIO.Read(f).ToRgb()
+        let chw = img.ToChw()
+        let plane = img.Width * img.Height
+        let norm = Array.init chw.Length (fun i -> (chw[i] - mean[i / plane]) / std[i / plane])
+        let x = torch.tensor(norm, [| 1L; 3L; int64 img.Height; int64 img.Width |])
+        let pred = (Evaluate.segmentProbs segment Evaluate.Scales.multi x).argmax(1L)
+        let stem = Path.GetFileNameWithoutExtension f
+        writeMasks out [| stem |] pred
+        let labels = pred.data<int64> () |> Array.map int
+        let overlay = Pictures.overlay img.Pixels labels
+        ImageIO.WritePng(Path.Combine(out, stem + "_overlay.png"), Image(img.Width, img.Height, 3, overlay))
+    Say.info $"{files.Length} masks and overlays written to {out}"
+    0
