@@ -19,5 +19,6 @@ public interface IBenchmark
 /// <summary>Options every benchmark understands (each may ignore some).</summary>
 public sealed record BenchOptions(int Threads, int Samples, int Warmup, int Inner);
 
-/// <summary>Timings of one run: one value per sample, in `Unit`, plus context.</summary>
-public sealed record BenchResult(string Bench, string Unit, IReadOnlyList<double> Samples, IReadOnlyDictionary<string, string> Info);
+/// <summary>Timings of one run: one wall-clock value per sample in `Unit`, the process CPU time
+/// of the same samples in the same unit (see <see cref="CpuClock"/>), plus context.</summary>
+public sealed record BenchResult(string Bench, string Unit, IReadOnlyList<double> Samples, IReadOnlyList<double> CpuSamples, IReadOnlyDictionary<string, string> Info);

@@ -6,7 +6,7 @@ namespace Hybrid.Bench;
 /// <summary>
 /// hybrid-bench NAME [--threads N] [--samples N] [--warmup N] [--inner N] [--json]
 /// Runs one benchmark and prints a summary, or with --json one JSON line (bench, impl, unit,
-/// samples, info) that bench/python/summarize_torch.py reads. `list` shows the benchmarks.
+/// samples, cpu_samples, info) that bench/python/summarize_torch.py reads. `list` shows the benchmarks.
 /// </summary>
 public static class Program
 {
@@ -54,13 +54,13 @@ public static class Program
             Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["bench"] = result.Bench, ["impl"] = "hybrid", ["unit"] = result.Unit,
-                ["samples"] = result.Samples, ["info"] = result.Info,
+                ["samples"] = result.Samples, ["cpu_samples"] = result.CpuSamples, ["info"] = result.Info,
             }));
         }
         else
         {
             var s = result.Samples;
-            Console.WriteLine($"{result.Bench}: median {Stats.Median(s):F1} {result.Unit} (p25 {Stats.Quantile(s, 0.25):F1}, p75 {Stats.Quantile(s, 0.75):F1}, n {s.Count})");
+            Console.WriteLine($"{result.Bench}: median {Stats.Median(s):F1} {result.Unit} (p25 {Stats.Quantile(s, 0.25):F1}, p75 {Stats.Quantile(s, 0.75):F1}, n {s.Count}); process CPU median {Stats.Median(result.CpuSamples):F1}");
             foreach (var (k, v) in result.Info) Console.WriteLine($"  {k}: {v}");
         }
         return 0;

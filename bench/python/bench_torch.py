@@ -37,18 +37,21 @@ def bench_op(a):
     x = torch.ones(1)
     y = torch.ones(1)
     inner = a.inner or 20000
-    times = []
+    times, cpu = [], []
     for s in range((a.warmup if a.warmup >= 0 else 5) + (a.samples or 30)):
+        c0 = time.process_time_ns()
         t0 = time.perf_counter_ns()
         for _ in range(inner):
             c = x + y
         t1 = time.perf_counter_ns()
+        c1 = time.process_time_ns()
         del c
         if s >= (a.warmup if a.warmup >= 0 else 5):
             times.append((t1 - t0) / inner)
+            cpu.append((c1 - c0) / inner)
     i = info(a.threads)
     i["calls_per_sample"] = str(inner)
-    return "torch-op", "ns/call", times, i
+    return "torch-op", "ns/call", times, cpu, i
 
 
 def block(cin, cout, stride):
@@ -76,19 +79,22 @@ def bench_step(a):
     x = torch.randn(16, 3, 64, 64)
     y = torch.randint(0, 10, (16,))
     warmup = a.warmup if a.warmup >= 0 else 3
-    times = []
+    times, cpu = [], []
     for s in range(warmup + (a.samples or 20)):
+        c0 = time.process_time_ns()
         t0 = time.perf_counter_ns()
         opt.zero_grad()
         loss = F.cross_entropy(net(x), y)
         loss.backward()
         opt.step()
         t1 = time.perf_counter_ns()
+        c1 = time.process_time_ns()
         if s >= warmup:
             times.append((t1 - t0) / 1e6)
+            cpu.append((c1 - c0) / 1e6)
     i = info(a.threads)
     i["parameters"] = str(sum(p.numel() for p in net.parameters()))
-    return "torch-step", "ms/step", times, i
+    return "torch-step", "ms/step", times, cpu, i
 
 
 def main():
@@ -101,9 +107,9 @@ def main():
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
     torch.set_num_threads(max(1, a.threads))
-    name, unit, samples, i = (bench_op if a.bench == "op" else bench_step)(a)
+    name, unit, samples, cpu, i = (bench_op if a.bench == "op" else bench_step)(a)
     if a.json:
-        print(json.dumps({"bench": name, "impl": "pytorch", "unit": unit, "samples": samples, "info": i}))
+        print(json.dumps({"bench": name, "impl": "pytorch", "unit": unit, "samples": samples, "cpu_samples": cpu, "info": i}))
     else:
         s = sorted(samples)
         print(f"{name}: median {s[len(s) // 2]:.1f} {unit} (n {len(s)})")

@@ -22,18 +22,21 @@ public sealed class TorchOpOverhead : IBenchmark
         using var a = torch.ones(new long[] { 1 });
         using var b = torch.ones(new long[] { 1 });
         var times = new List<double>();
+        var cpu = new List<double>();
         for (var s = 0; s < warmup + samples; s++)
         {
+            var c0 = CpuClock.Ns();
             var sw = Stopwatch.StartNew();
             for (var i = 0; i < inner; i++)
             {
                 using var c = a + b;
             }
             sw.Stop();
-            if (s >= warmup) times.Add(sw.Elapsed.TotalNanoseconds / inner);
+            var c1 = CpuClock.Ns();
+            if (s >= warmup) { times.Add(sw.Elapsed.TotalNanoseconds / inner); cpu.Add((c1 - c0) / inner); }
         }
         var info = TorchInfo.Of(o.Threads);
         info["calls_per_sample"] = inner.ToString();
-        return new BenchResult(Name, "ns/call", times, info);
+        return new BenchResult(Name, "ns/call", times, cpu, info);
     }
 }
