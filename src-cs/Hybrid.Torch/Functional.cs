@@ -79,21 +79,28 @@ public static partial class torch
             {
                 if (input.dim() != 4) throw new ArgumentException($"interpolate expects (B, C, H, W), got a {input.dim()}-d tensor");
                 long[] s;
+                var scale = 0.0;   // none: the sizes define the coordinate map
                 if (size is not null)
                 {
                     if (size.Length != 2) throw new ArgumentException("interpolate: size must be (h, w)");
+                    if (scale_factor is not null) throw new ArgumentException("interpolate: give size or scale_factor, not both");
                     s = size;
                 }
                 else if (scale_factor is { } f)
                 {
+                    if (!(f > 0)) throw new ArgumentException($"interpolate: scale_factor must be positive, got {f}");
                     var shp = input.shape;
                     s = new[] { (long)Math.Floor(shp[2] * f), (long)Math.Floor(shp[3] * f) };
+                    // As PyTorch (recompute_scale_factor unset): coordinates map with 1/scale_factor,
+                    // which differs from in/out size when H * scale_factor is not an integer.
+                    // align_corners maps by sizes in PyTorch whatever the scale.
+                    scale = f;
                 }
                 else throw new ArgumentException("interpolate: give size or scale_factor");
                 return mode switch
                 {
-                    InterpolationMode.Nearest => Tensor.Wrap(Native.hy_upsample_nearest2d(input.Handle, s), "interpolate"),
-                    _ => Tensor.Wrap(Native.hy_upsample_bilinear2d(input.Handle, s, align_corners), "interpolate"),
+                    InterpolationMode.Nearest => Tensor.Wrap(Native.hy_upsample_nearest2d(input.Handle, s, scale, scale), "interpolate"),
+                    _ => Tensor.Wrap(Native.hy_upsample_bilinear2d(input.Handle, s, align_corners, scale, scale), "interpolate"),
                 };
             }
 

@@ -21,8 +21,8 @@ internal static partial class Native
     [DllImport(Lib)] internal static extern IntPtr hy_avg_pool2d(TensorHandle x, long[] k, long[] s, long[] p, [MarshalAs(UnmanagedType.U1)] bool ceil_mode, [MarshalAs(UnmanagedType.U1)] bool count_include_pad);
     [DllImport(Lib)] internal static extern IntPtr hy_adaptive_avg_pool2d(TensorHandle x, long[] @out);
     [DllImport(Lib)] internal static extern IntPtr hy_adaptive_max_pool2d(TensorHandle x, long[] @out);
-    [DllImport(Lib)] internal static extern IntPtr hy_upsample_nearest2d(TensorHandle x, long[] size);
-    [DllImport(Lib)] internal static extern IntPtr hy_upsample_bilinear2d(TensorHandle x, long[] size, [MarshalAs(UnmanagedType.U1)] bool align_corners);
+    [DllImport(Lib)] internal static extern IntPtr hy_upsample_nearest2d(TensorHandle x, long[] size, double scale_h, double scale_w);
+    [DllImport(Lib)] internal static extern IntPtr hy_upsample_bilinear2d(TensorHandle x, long[] size, [MarshalAs(UnmanagedType.U1)] bool align_corners, double scale_h, double scale_w);
     [DllImport(Lib)] internal static extern IntPtr hy_grid_sample(TensorHandle x, TensorHandle grid, long mode, long padding, [MarshalAs(UnmanagedType.U1)] bool align_corners);
     [DllImport(Lib)] internal static extern IntPtr hy_unfold(TensorHandle x, long[] k, long[] d, long[] p, long[] s);
     [DllImport(Lib)] internal static extern IntPtr hy_embedding(TensorHandle w, TensorHandle idx);

@@ -140,13 +140,22 @@ public abstract class Module : IDisposable
         foreach (var p in parameters()) p.grad = null;
     }
 
-    /// <summary>Parameters and persistent buffers by dotted name (the module's own tensors: do not dispose).</summary>
+    /// <summary>Parameters and persistent buffers by dotted name (the module's own tensors: do not
+    /// dispose), in PyTorch's order: each module's parameters, then its buffers, then its children.</summary>
     public Dictionary<string, Tensor> state_dict()
     {
         var d = new Dictionary<string, Tensor>();
-        foreach (var (n, p) in named_parameters()) d[n] = p;
-        foreach (var (n, b) in named_buffers(persistentOnly: true)) d[n] = b;
+        AddState(d, "");
         return d;
+    }
+
+    private void AddState(Dictionary<string, Tensor> d, string prefix)
+    {
+        foreach (var (n, p) in ownParameters)
+            if (p is not null) d[prefix + n] = p;
+        foreach (var (n, b, persistent) in buffers)
+            if (b is not null && persistent) d[prefix + n] = b;
+        foreach (var (n, c) in children) c.AddState(d, prefix + n + ".");
     }
 
     /// <summary>Copies matching tensors in; reports missing, unexpected and mis-shaped keys.

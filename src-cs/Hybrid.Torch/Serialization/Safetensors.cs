@@ -84,13 +84,27 @@ public static class Safetensors
         var entries = new List<(string Name, ScalarType Type, long[] Shape, long Begin, long End)>();
         foreach (var prop in doc.RootElement.EnumerateObject())
         {
+            // Well-formed JSON of the wrong shape (a string where an array belongs ...) is a data
+            // error too: JsonElement's InvalidOperationException/FormatException become one here.
+            try
+            {
+                ReadEntry(prop);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or FormatException)
+            {
+                throw new InvalidDataException(Bad($"entry '{prop.Name}' is malformed ({ex.Message})"));
+            }
+        }
+
+        void ReadEntry(JsonProperty prop)
+        {
             if (prop.Name == "__metadata__")
             {
                 foreach (var m in prop.Value.EnumerateObject()) meta[m.Name] = m.Value.GetString() ?? "";
-                continue;
+                return;
             }
             var e = prop.Value;
-            if (!e.TryGetProperty("dtype", out var dtEl) || !e.TryGetProperty("shape", out var shEl) || !e.TryGetProperty("data_offsets", out var offEl))
+            if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("dtype", out var dtEl) || !e.TryGetProperty("shape", out var shEl) || !e.TryGetProperty("data_offsets", out var offEl))
                 throw new InvalidDataException(Bad($"entry '{prop.Name}' lacks dtype, shape or data_offsets"));
             if (!Types.TryGetValue(dtEl.GetString() ?? "", out var type)) throw new InvalidDataException(Bad($"entry '{prop.Name}' has unsupported dtype '{dtEl}'"));
             var shape = shEl.EnumerateArray().Select(x => x.GetInt64()).ToArray();

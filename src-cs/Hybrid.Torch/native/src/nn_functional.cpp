@@ -34,11 +34,14 @@ HY_API TH hy_adaptive_avg_pool2d(TH x, const int64_t* out) { HY_TRY(nullptr, { r
 HY_API TH hy_adaptive_max_pool2d(TH x, const int64_t* out) {
   HY_TRY(nullptr, { return wrap(std::get<0>(at::adaptive_max_pool2d(*x, ints(out, 2)))); })
 }
-HY_API TH hy_upsample_nearest2d(TH x, const int64_t* size) {
-  HY_TRY(nullptr, { return wrap(at::upsample_nearest2d(*x, ints(size, 2))); })
+// scale_h/scale_w > 0: the scale_factor the caller gave (PyTorch maps output to input
+// coordinates with 1/scale then, not with in/out size); <= 0: none, sizes decide.
+static c10::optional<double> scale(double s) { return s > 0 ? c10::optional<double>(s) : c10::nullopt; }
+HY_API TH hy_upsample_nearest2d(TH x, const int64_t* size, double scale_h, double scale_w) {
+  HY_TRY(nullptr, { return wrap(at::upsample_nearest2d(*x, ints(size, 2), scale(scale_h), scale(scale_w))); })
 }
-HY_API TH hy_upsample_bilinear2d(TH x, const int64_t* size, bool align_corners) {
-  HY_TRY(nullptr, { return wrap(at::upsample_bilinear2d(*x, ints(size, 2), align_corners)); })
+HY_API TH hy_upsample_bilinear2d(TH x, const int64_t* size, bool align_corners, double scale_h, double scale_w) {
+  HY_TRY(nullptr, { return wrap(at::upsample_bilinear2d(*x, ints(size, 2), align_corners, scale(scale_h), scale(scale_w))); })
 }
 // mode: 0 bilinear, 1 nearest, 2 bicubic; padding: 0 zeros, 1 border, 2 reflection.
 HY_API TH hy_grid_sample(TH x, TH grid, int64_t mode, int64_t padding, bool align_corners) {

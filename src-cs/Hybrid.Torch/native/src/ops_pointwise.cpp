@@ -86,7 +86,7 @@ HY_API int hy_allclose(TH a, TH b, double rtol, double atol, bool equal_nan) {
 HY_API int hy_equal(TH a, TH b) { HY_TRY(-1, { return at::equal(*a, *b) ? 1 : 0; }) }
 
 // ---- in place (the caller's handle keeps pointing at the same storage) -------------------------
-HY_API int hy_add_(TH a, TH b, double alpha) { HY_TRY(-1, { a->add_(*b, alpha); return 0; }) }
+HY_API int hy_add_(TH a, TH b, double alpha) { HY_TRY(-1, { a->add_(*b, scalar(*a, alpha)); return 0; }) }
 HY_API int hy_sub_(TH a, TH b) { HY_TRY(-1, { a->sub_(*b); return 0; }) }
 HY_API int hy_mul_(TH a, TH b) { HY_TRY(-1, { a->mul_(*b); return 0; }) }
 HY_API int hy_div_(TH a, TH b) { HY_TRY(-1, { a->div_(*b); return 0; }) }
