@@ -11,6 +11,7 @@ type CliArgs =
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainCmd.Args>
     | [<CliPrefix(CliPrefix.None)>] Train_Seg of ParseResults<TrainSegCmd.Args>
     | [<CliPrefix(CliPrefix.None)>] Compare of ParseResults<CompareCmd.Args>
+    | [<CliPrefix(CliPrefix.None)>] Repro of ParseResults<ReproCmd.Args>
     | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<RunCmds.EvalArgs>
     | [<CliPrefix(CliPrefix.None)>] Labels of ParseResults<RunCmds.LabelsArgs>
     | [<CliPrefix(CliPrefix.None)>] Infer of ParseResults<RunCmds.InferArgs>
@@ -25,6 +26,7 @@ type CliArgs =
             | Data _ -> "datasets: generate FMNIST-Scenes, compute saliency maps"
             | Train_Seg _ -> "train DeepLab-LargeFOV on pseudo masks (--labels DIR) or on GT (--labels gt: the upper bound)"
             | Compare _ -> "headline numbers of several runs side by side"
+            | Repro _ -> "run a paper's ablation table over seeds and write its results table"
             | Eval _ -> "evaluate a run: cam | pseudo | seg on a split (per-class IoU, precision, recall)"
             | Labels _ -> "write a run's pseudo masks for a split (input of a second, supervised stage)"
             | Infer _ -> "segment a folder of images with a run's model (masks and overlays)"
@@ -45,6 +47,7 @@ let main argv =
         | Data a -> DataCmd.run a
         | Train_Seg a -> TrainSegCmd.run a
         | Compare a -> CompareCmd.run a
+        | Repro a -> ReproCmd.run a
         | Eval a -> RunCmds.eval a
         | Labels a -> RunCmds.labels a
         | Infer a -> RunCmds.infer a
