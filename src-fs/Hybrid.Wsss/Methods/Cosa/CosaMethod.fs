@@ -1,0 +1,196 @@
+/// CoSA as a Method (Eq. 11): the online network learns classification from the image labels,
+/// segmentation from the CPL of the assignment network (CAM2Seg, with RAW), and its CAMs from
+/// the SPL (Seg2CAM) and the contrastive separation; the assignment network follows by EMA.
+module Hybrid.Wsss.Methods.Cosa.Cosa
+
+open Hybrid.Torch
+open Hybrid.Torch.Optim
+open Hybrid.Vision.Backbones
+open Hybrid.Vision.Heads
+open Hybrid.Wsss
+open Hybrid.Wsss.Schedules
+open Hybrid.Wsss.Training
+
+/// What a CoSA run is built from (until the Registry's MethodEnv is used).
+type CosaSetup =
+    { /// K foreground classes
+      Classes: int
+      /// a BackboneRegistry name ("tiny_resnet" on CPU)
+      Backbone: string
+      BackboneOptions: BackboneOptions
+      /// device of the model (None: CPU)
+      Device: Device option }
+
+/// The mutable state of a run beside the model: the thresholds of M' and M-dagger'.
+type CosaState(cfg: CosaConfig) =
+    member val Threshold = ThresholdTracker.create cfg.DynamicThreshold cfg.Threshold cfg.QueueLength cfg.ConfidenceFloor
+    member val AuxThreshold = ThresholdTracker.create cfg.DynamicThreshold cfg.Threshold cfg.QueueLength cfg.ConfidenceFloor
+
+/// The swapped assignments of one batch, at the image size (H, W).
+type Targets =
+    { Maps: Assignment.Maps
+      /// xi and nu (B, H, W) and the CPL (B, H, W) of M'
+      Xi: float
+      Confidence: Tensor
+      Cpl: Tensor
+      /// the same for M-dagger'
+      AuxXi: float
+      AuxConfidence: Tensor
+      AuxCpl: Tensor }
+
+let name = "cosa"
+
+/// The network that produces the assignments: AN with SA on, ON itself with SA off.
+let assigningNetwork (cfg: CosaConfig) (model: CosaModel) : CosaNetwork =
+    if cfg.SwapAssignments then model.Assignment else model.Online
+
+/// The network that answers predictions.
+let predictingNetwork (cfg: CosaConfig) (model: CosaModel) : CosaNetwork =
+    match cfg.Predicting with
+    | AssignmentNetwork -> model.Assignment
+    | OnlineNetwork -> model.Online
+
+/// CPL of both CAMs (Eq. 3) from the weak view, feeding the thresholds (DT enqueues the batch
+/// before it is thresholded, as the paper describes).
+let assign (cfg: CosaConfig) (model: CosaModel) (state: CosaState) (batch: Batch) : Targets =
+    use scope = torch.NewDisposeScope()
+    let maps = Assignment.infer (assigningNetwork cfg model) cfg.PseudoScales cfg.PseudoFlip batch.Images batch.Labels
+    let nu = Cpl.confidence maps.Cam batch.Labels                     // (B, H, W)
+    let xi = state.Threshold.Observe nu
+    let nuAux = Cpl.confidence maps.AuxCam batch.Labels               // (B, H, W)
+    let xiAux = state.AuxThreshold.Observe nuAux
+    { Maps =
+        { Cam = maps.Cam.MoveToOuterDisposeScope()
+          AuxCam = maps.AuxCam.MoveToOuterDisposeScope()
+          Segmentation = maps.Segmentation.MoveToOuterDisposeScope() }
+      Xi = xi
+      Confidence = nu.MoveToOuterDisposeScope()
+      Cpl = (Cpl.labels xi maps.Cam batch.Labels).MoveToOuterDisposeScope()
+      AuxXi = xiAux
+      AuxConfidence = nuAux.MoveToOuterDisposeScope()
+      AuxCpl = (Cpl.labels xiAux maps.AuxCam batch.Labels).MoveToOuterDisposeScope() }
+
+let private detachOf (d: GuidanceDetach) =
+    match d with
+    | DetachNothing -> CamDetach.None
+    | DetachFeatures -> CamDetach.Features
+    | DetachWeights -> CamDetach.Weights
+
+/// The guidance target of the CAMs at their size (h, w), or None without guidance.
+let guidanceTarget (cfg: CosaConfig) (classes: int64) (h: int64) (w: int64) (targets: Targets) (batch: Batch) : Seg2Cam.Target option =
+    match cfg.Guidance with
+    | NoGuidance -> None
+    | FromSpl ->
+        use spl = Spl.probabilities cfg.SplTemperature targets.Maps.Segmentation batch.Labels // (B, K + 1, H, W)
+        Some(Seg2Cam.fromSpl h w spl)
+    | FromGroundTruth -> Some(Seg2Cam.fromGroundTruth classes h w (Batch.masks batch))
+
+/// The contrastive separation (Eq. 9-10) of the online CAM scores (B, K, h, w), with the
+/// region and labels from M-dagger' resized to (h, w).
+let separation (cfg: CosaConfig) (cams: Tensor) (targets: Targets) (labels: Tensor) : Tensor =
+    use scope = torch.NewDisposeScope()
+    let h, w = cams.size 2, cams.size 3
+    let aux = Cam.resize h w targets.Maps.AuxCam                      // (B, K, h, w)
+    let nu = Cpl.confidence aux labels                                // (B, h, w)
+    let cpl = Cpl.labels targets.AuxXi aux labels                     // (B, h, w)
+    let region = Reliability.lowPerplexity cfg.Perplexity targets.AuxXi cfg.LowPerplexityBound nu
+    (Separation.loss cfg.SeparationForm cfg.SeparationTemperature cfg.SeparationPixels cams cpl region).MoveToOuterDisposeScope()
+
+/// The weighted terms of Eq. 11 for one batch. Before the warm-up ends only the two
+/// classification terms are computed (the pseudo-label forward is skipped: its terms would
+/// be multiplied by 0).
+let losses (cfg: CosaConfig) (model: CosaModel) (state: CosaState) (ctx: StepContext) (batch: Batch) : NamedLosses =
+    let on = model.Online
+    let strong = batch.Strong |> Option.defaultValue batch.Images     // (B, 3, H, W)
+    let o = on.forward strong
+    let cls = Losses.bce o.Scores batch.Labels                         // Eq. 1
+    let clsAux = Losses.bce o.AuxScores batch.Labels
+    let gate = Schedule.build 1.0 (Ramps.gateFrom cfg.WarmupSteps) ctx.Clock
+    if gate = 0.0 then
+        [ "cls", cls; "cls_aux", clsAux ]
+    else
+        let h, w = Batch.imageSize batch
+        let targets = assign cfg model state batch
+        let seg = Cam2Seg.upsample h w o.Segmentation                  // (B, K + 1, H, W)
+        let raw xi nu = if cfg.ReliabilityWeighting then Some(Reliability.rawWeights cfg.Perplexity xi nu) else None
+        let c2s = Cam2Seg.loss seg targets.Cpl (raw targets.Xi targets.Confidence)
+        let c2sAux = Cam2Seg.loss seg targets.AuxCpl (raw targets.AuxXi targets.AuxConfidence)
+        let fh, fw = o.Features.size 2, o.Features.size 3
+        let s2c =
+            guidanceTarget cfg on.Classes fh fw targets batch
+            |> Option.map (fun target ->
+                let cams = on.RawCam(o, detachOf cfg.Detach).relu()       // (B, K, h, w)
+                Seg2Cam.loss cams target)
+        let csc =
+            if cfg.ContrastiveSeparation then
+                Some(separation cfg (on.RawCam(o, CamDetach.None)) targets batch.Labels)
+            else None
+        [ yield "cls", cls
+          yield "cls_aux", clsAux
+          yield "c2s", c2s * (gate * cfg.WeightC2s)
+          yield "c2s_aux", c2sAux * (gate * cfg.WeightC2s)
+          match s2c with
+          | Some l -> yield "s2c", l * (gate * cfg.WeightS2c)
+          | None -> ()
+          match csc with
+          | Some l -> yield "csc", l * (gate * cfg.WeightCsc)
+          | None -> () ]
+
+/// Runs f with the network in eval mode, without gradient; restores the mode.
+let private evaluating (net: CosaNetwork) (f: unit -> Tensor) : Tensor =
+    let wasTraining = net.training
+    net.eval () |> ignore
+    try
+        use _noGrad = torch.no_grad ()
+        use scope = torch.NewDisposeScope()
+        (f ()).MoveToOuterDisposeScope()
+    finally
+        net.train wasTraining |> ignore
+
+/// CoSA's pseudo masks (the CPL of Eq. 3 from the predicting network's multi-scale CAM and
+/// the current threshold): the labels CoSA-MS trains a standalone segmentation network on.
+/// batch -> (B, H, W) int64 in 0..K.
+let pseudoMasks (cfg: CosaConfig) (model: CosaModel) (state: CosaState) (batch: Batch) : Tensor =
+    let net = predictingNetwork cfg model
+    evaluating net (fun () ->
+        let maps = Assignment.infer net cfg.PseudoScales cfg.PseudoFlip batch.Images batch.Labels
+        Cpl.labels state.Threshold.Value maps.Cam batch.Labels)
+
+/// The predictions of a trained CoSA model (see Training.Predictor).
+let predictor (cfg: CosaConfig) (model: CosaModel) (state: CosaState) : Predictor =
+    let net () = predictingNetwork cfg model
+    { Cam = Some(fun images -> let n = net () in evaluating n (fun () -> n.RawCam(n.forward images, CamDetach.None)))
+      Segment = Some(fun images -> let n = net () in evaluating n (fun () -> (n.forward images).Segmentation))
+      Pseudo = Some(pseudoMasks cfg model state) }
+
+/// The optimizer groups: the online backbone at the base rate, its new layers at
+/// cfg.HeadLrMultiplier times it (the AN is not optimised).
+let groups (cfg: CosaConfig) (model: CosaModel) : ParamGroup list =
+    [ ParamGroup(model.Online.BackboneParameters, 1.0, name = "backbone")
+      ParamGroup(model.Online.HeadParameters, cfg.HeadLrMultiplier, name = "heads") ]
+
+/// CoSA around an existing model (tests build tiny ones).
+let ofModel (cfg: CosaConfig) (model: CosaModel) : Method * CosaState =
+    let cfg = CosaConfig.validate cfg
+    let state = CosaState(cfg)
+    let m =
+        { Name = name
+          Model = model
+          Groups = groups cfg model
+          Step = losses cfg model state
+          AfterStep = fun _ -> model.UpdateAssignment cfg.Momentum
+          Predict = predictor cfg model state }
+    m, state
+
+/// A CoSA model on a registered backbone: ON and AN built alike, AN starting as a copy of ON.
+let createModel (setup: CosaSetup) (cfg: CosaConfig) : CosaModel =
+    let online = CosaNetwork.create setup.Backbone setup.BackboneOptions setup.Classes cfg.SegmentationHead
+    let assignment = CosaNetwork.create setup.Backbone setup.BackboneOptions setup.Classes cfg.SegmentationHead
+    let model = new CosaModel(online, assignment)
+    setup.Device |> Option.iter (fun d -> model.to_device d |> ignore)
+    model
+
+/// CoSA from its setup and config.
+let create (setup: CosaSetup) (cfg: CosaConfig) : Method =
+    let cfg = CosaConfig.validate cfg
+    fst (ofModel cfg (createModel setup cfg))
