@@ -33,8 +33,16 @@ let private network (cfg: CosaConfig) = new CosaNetwork(micro (), int64 classes,
 
 let private model (cfg: CosaConfig) = new CosaModel(network cfg, network cfg)
 
-let private registered: Cosa.CosaSetup =
-    { Classes = classes; Backbone = "tiny_resnet"; BackboneOptions = BackboneOptions.Default; Device = None }
+let private registered: MethodEnv =
+    { Classes = classes
+      ClassNames = [| "background"; "a"; "b"; "c" |]
+      Backbone = "tiny_resnet"
+      BackboneOptions = BackboneOptions.Default
+      Device = Device.CPU
+      CropSize = 32
+      Steps = 10
+      Seed = 0
+      TrainSet = None }
 
 /// A random batch of two 32x32 images, each with one or two of the 3 classes, GT masks of
 /// those classes and a strong view.
@@ -240,3 +248,31 @@ let ``every Tab. 3 switch combination trains two steps with finite losses`` () =
             Assert.Equal(csc, names.Contains "csc")
             Assert.True(names.Contains "c2s" && names.Contains "c2s_aux", label)
             Assert.Equal(2, state.Threshold.History.Count)
+
+[<Fact>]
+let ``CoSA-MS trains CoSA, then a segmentation network on its CPL`` () =
+    singleThreaded <| fun () ->
+        use scope = torch.NewDisposeScope()
+        let env = { registered with Steps = 2 }
+        let train = { TrainConfig.defaults 2 (Schedule.constant 1e-3) with Optimizer = AdamW 0.01; LogEvery = 1 }
+        let log = ResizeArray<string>()
+        let seen = ResizeArray<int list>()
+        let ctx: RunContext =
+            { Env = env
+              Config = train
+              Batches = fun start -> Seq.initInfinite (fun i -> batch (int64 (start + i)))
+              ValBatches = fun () -> Seq.empty
+              OnProgress = fun p -> seen.Add(p.Losses |> List.map (fun (n, _) -> n.Length))
+              Log = log.Add }
+        let sets = [ "warmup", "0"; "scales", "1.0"; "flip", "false"; "head-hidden", "8"; "seg.head", "cosa"; "ms-steps", "3" ]
+        let m, resolved = CosaMs.train ctx sets
+        Assert.Equal("cosa-ms", m.Name)
+        Assert.Contains("SegmentationSteps = Some 3", resolved)
+        Assert.Equal(2, log.Count)
+        // 2 CoSA steps then 3 segmentation steps were reported
+        Assert.Equal(5, seen.Count)
+        let b = batch 9L
+        Assert.Equal<int64[]>([| 2L; 4L; 4L; 4L |], (m.Predict.Segment.Value b.Images).shape)
+        Assert.Equal<int64[]>([| 2L; 32L; 32L |], (m.Predict.Pseudo.Value b).shape)
+        let ex = Assert.Throws<ArgumentException>(fun () -> CosaMs.set "ms-steps" "0" CosaMs.defaults |> ignore)
+        Assert.Contains("ms-steps", ex.Message)

@@ -5,21 +5,10 @@ module Hybrid.Wsss.Methods.Cosa.Cosa
 
 open Hybrid.Torch
 open Hybrid.Torch.Optim
-open Hybrid.Vision.Backbones
 open Hybrid.Vision.Heads
 open Hybrid.Wsss
 open Hybrid.Wsss.Schedules
 open Hybrid.Wsss.Training
-
-/// What a CoSA run is built from (until the Registry's MethodEnv is used).
-type CosaSetup =
-    { /// K foreground classes
-      Classes: int
-      /// a BackboneRegistry name ("tiny_resnet" on CPU)
-      Backbone: string
-      BackboneOptions: BackboneOptions
-      /// device of the model (None: CPU)
-      Device: Device option }
 
 /// The mutable state of a run beside the model: the thresholds of M' and M-dagger'.
 type CosaState(cfg: CosaConfig) =
@@ -163,34 +152,41 @@ let predictor (cfg: CosaConfig) (model: CosaModel) (state: CosaState) : Predicto
       Segment = Some(fun images -> let n = net () in evaluating n (fun () -> (n.forward images).Segmentation))
       Pseudo = Some(pseudoMasks cfg model state) }
 
-/// The optimizer groups: the online backbone at the base rate, its new layers at
-/// cfg.HeadLrMultiplier times it (the AN is not optimised).
-let groups (cfg: CosaConfig) (model: CosaModel) : ParamGroup list =
-    [ ParamGroup(model.Online.BackboneParameters, 1.0, name = "backbone")
-      ParamGroup(model.Online.HeadParameters, cfg.HeadLrMultiplier, name = "heads") ]
+/// The optimizer groups: the online backbone at the base rate, its new layers (classifiers
+/// and decoder) at `headLr` times it. The AN is not optimised.
+let groups (headLr: float) (model: CosaModel) : ParamGroup list =
+    [ ParamGroup(model.Online.BackboneParameters |> List.filter (fun p -> p.requires_grad), 1.0, name = "backbone")
+      ParamGroup(model.Online.HeadParameters, headLr, name = "heads") ]
 
-/// CoSA around an existing model (tests build tiny ones).
-let ofModel (cfg: CosaConfig) (model: CosaModel) : Method * CosaState =
+/// CoSA around an existing model (tests build tiny ones), heads at cfg.HeadLrMultiplier.
+let ofModelWith (headLr: float) (cfg: CosaConfig) (model: CosaModel) : Method * CosaState =
     let cfg = CosaConfig.validate cfg
     let state = CosaState(cfg)
     let m =
         { Name = name
           Model = model
-          Groups = groups cfg model
+          Groups = groups headLr model
           Step = losses cfg model state
           AfterStep = fun _ -> model.UpdateAssignment cfg.Momentum
           Predict = predictor cfg model state }
     m, state
 
-/// A CoSA model on a registered backbone: ON and AN built alike, AN starting as a copy of ON.
-let createModel (setup: CosaSetup) (cfg: CosaConfig) : CosaModel =
-    let online = CosaNetwork.create setup.Backbone setup.BackboneOptions setup.Classes cfg.SegmentationHead
-    let assignment = CosaNetwork.create setup.Backbone setup.BackboneOptions setup.Classes cfg.SegmentationHead
-    let model = new CosaModel(online, assignment)
-    setup.Device |> Option.iter (fun d -> model.to_device d |> ignore)
+/// CoSA around an existing model with the config's head lr multiplier.
+let ofModel (cfg: CosaConfig) (model: CosaModel) : Method * CosaState = ofModelWith cfg.HeadLrMultiplier cfg model
+
+/// A CoSA model for an environment: ON and AN built alike on the environment's backbone (and
+/// device), AN starting as a copy of ON.
+let createModel (env: MethodEnv) (cfg: CosaConfig) : CosaModel =
+    let network () = new CosaNetwork(MethodEnv.backbone env, int64 env.Classes, cfg.SegmentationHead)
+    let model = new CosaModel(network (), network ())
+    model.to_device env.Device |> ignore
     model
 
-/// CoSA from its setup and config.
-let create (setup: CosaSetup) (cfg: CosaConfig) : Method =
+/// CoSA for an environment, with its state (thresholds). The head lr multiplier applies on a
+/// pretrained backbone only (MethodEnv.headLrMult: from scratch every layer is new).
+let createWithState (env: MethodEnv) (cfg: CosaConfig) : Method * CosaState =
     let cfg = CosaConfig.validate cfg
-    fst (ofModel cfg (createModel setup cfg))
+    ofModelWith (MethodEnv.headLrMult env cfg.HeadLrMultiplier) cfg (createModel env cfg)
+
+/// CoSA for an environment.
+let create (env: MethodEnv) (cfg: CosaConfig) : Method = fst (createWithState env cfg)

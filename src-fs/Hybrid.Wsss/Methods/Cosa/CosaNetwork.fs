@@ -64,10 +64,3 @@ type CosaNetwork(backbone: Backbone, classes: int64, head: SegmentationHead) as 
 
     /// Low-level CAM scores W' . F' before the ReLU (B, K, h', w').
     member _.RawAuxCam(o: CosaOutputs) : Tensor = auxClassifier.RawCam(o.LowFeatures)
-
-module CosaNetwork =
-    /// A network on a registered backbone (BackboneRegistry names, e.g. "tiny_resnet").
-    let create (backboneName: string) (options: BackboneOptions) (classes: int) (head: SegmentationHead) : CosaNetwork =
-        if classes < 1 then invalidArg (nameof classes) (sprintf "CoSA needs at least one foreground class, got %d" classes)
-        let backbone = BackboneRegistry.Create(backboneName, options)
-        new CosaNetwork(backbone, int64 classes, head)
