@@ -1,6 +1,17 @@
 /// CoSA as a Method (Eq. 11): the online network learns classification from the image labels,
 /// segmentation from the CPL of the assignment network (CAM2Seg, with RAW), and its CAMs from
 /// the SPL (Seg2CAM) and the contrastive separation; the assignment network follows by EMA.
+///
+/// Where CoSA's public code differs from the paper, this follows the paper (and MAP.md):
+/// - CPL: one threshold xi (Eq. 3) from a two-component GMM (Eq. 6); the code thresholds twice
+///   (an ignore band between a low and a high threshold, each from a three-component GMM
+///   smoothed by an EMA) and ships the GMM switched off.
+/// - CAM2Seg: the RAW-weighted cross entropy of Eq. 5 over all pixels; the code averages the
+///   background and foreground pixels separately (0.5 / 0.5) and has no RAW weights.
+/// - Eq. 11 adds lambda_c2s (L_c2s + L_c2s(M-dagger)); the code mixes the two 0.5 / 0.5.
+/// - The code's extra dense-energy (CRF) regulariser is not part of the paper and is left out;
+///   the contrastive separation (absent from the code) is Eq. 9-10.
+/// - The EMA covers parameters and buffers (MAP.md); the code averages parameters only.
 module Hybrid.Wsss.Methods.Cosa.Cosa
 
 open Hybrid.Torch
