@@ -3,6 +3,7 @@ module Hybrid.Wsss.Methods.Registry
 
 open Hybrid.Wsss.Training
 open Hybrid.Wsss.Methods.Cam
+open Hybrid.Wsss.Methods.Cosa
 
 /// The CPU recipe of the CAM baseline on FMNIST-Scenes (from scratch: AdamW, as the
 /// calibration run of DESIGN.md).
@@ -18,7 +19,23 @@ let supervised =
         [ "head", "deeplab_v1|cosa"; "new_layer_lr", "float" ]
         Supervised.defaults Supervised.set Supervised.create
 
-let all: MethodEntry list = [ cam; supervised ]
+/// CoSA's CPU recipe: AdamW with the paper's weight decay 0.01, the CAM baseline's rate and
+/// batch, the strong view for the online network.
+let cosaRecipe = { Optimizer = AdamW 0.01; Lr = 1e-3; Warmup = 100; BatchSize = 16; StrongView = true }
+
+let cosa =
+    MethodEntry.singleStage "cosa" "CoSA: co-training with swapping assignments (online + EMA assignment network, CPL/SPL, RAW, GMM threshold, contrastive separation)" cosaRecipe
+        CosaConfig.keys CosaConfig.defaults CosaConfig.set Cosa.create
+
+/// CoSA-MS: CoSA, then the supervised LargeFOV network trained on CoSA's CPL.
+let cosaMs =
+    { Name = "cosa-ms"
+      Summary = "CoSA-MS: CoSA, then a standalone LargeFOV segmentation network trained on CoSA's CAM pseudo labels"
+      Recipe = cosaRecipe
+      Settings = CosaMs.keys
+      Train = CosaMs.train }
+
+let all: MethodEntry list = [ cam; supervised; cosa; cosaMs ]
 
 let names = all |> List.map (fun e -> e.Name)
 
