@@ -26,6 +26,17 @@ type Assignment =
     /// Two thresholds on one CAM: source = CAM > delta, target = low < CAM <= delta.
     | SimpleAssign
 
+/// The background channel of the per-pixel classifier CPS trains: the CAM scores s_1 .. s_K
+/// of the baseline plus one background score.
+type BackgroundChannel =
+    /// A constant logit 1, the same as in the pseudo-label distribution: a supervised pixel's
+    /// class score must rise above it (our default: CPS labels inside the domains are
+    /// foreground only, so a learned background channel would only ever be pushed down).
+    | FixedBackground
+    /// A learned 1x1 convolution on the backbone feature, as the background row of the
+    /// 21-channel classifier of the public SEAM variant.
+    | LearnedBackground
+
 /// PLDA's settings; `defaults` are the paper's (MAP.md) unless a comment says otherwise.
 type PldaConfig =
     { /// delta, the domain assignment threshold on the max-normalised CAM (Sec. III-D, Fig. 7a: 0.6).
@@ -43,6 +54,8 @@ type PldaConfig =
       /// Weights of the added terms (the paper sums them with weight 1).
       DaWeight: float
       CpsWeight: float
+      /// The background score of the CPS classifier.
+      Background: BackgroundChannel
       /// eta of the dynamic CPS threshold tau = eta * max (Fig. 7b: 0.6, as 1-stage-wseg).
       CpsRatio: float
       /// Lower bound of tau (1-stage-wseg's cutoff_low, 0.2).
@@ -79,6 +92,7 @@ module PldaConfig =
           CpsTarget = true
           DaWeight = 1.0
           CpsWeight = 1.0
+          Background = FixedBackground
           CpsRatio = 0.6
           CpsFloor = 0.2
           GrlGamma = 10.0
@@ -148,6 +162,12 @@ module PldaConfig =
         | "simple" | "simpleassign" -> SimpleAssign
         | _ -> invalidArg "assign" (sprintf "plda.assign: '%s' is not one of mask, simple" v)
 
+    let private parseBackground (v: string) =
+        match v.Trim().ToLowerInvariant() with
+        | "fixed" -> FixedBackground
+        | "learned" | "learnt" -> LearnedBackground
+        | _ -> invalidArg "background" (sprintf "plda.background: '%s' is not one of fixed, learned" v)
+
     /// The keys `set` understands, with what they set.
     let keys =
         [ "delta", "domain assignment threshold on the normalised CAM (0.6)"
@@ -159,6 +179,7 @@ module PldaConfig =
           "cps_t", "L_cps on the target domain on/off (Tab. VI)"
           "da_weight", "weight of L_da (1)"
           "cps_weight", "weight of each CPS term (1)"
+          "background", "fixed | learned: background score of the CPS classifier (fixed)"
           "cps_ratio", "eta of the dynamic CPS threshold (0.6)"
           "cps_floor", "lower bound of the CPS threshold (0.2)"
           "grl_gamma", "gamma of the DANN GRL schedule (10)"
@@ -188,6 +209,7 @@ module PldaConfig =
         | "cps_t" -> { c with CpsTarget = parseBool k value }
         | "da_weight" -> { c with DaWeight = parseFloat k value }
         | "cps_weight" -> { c with CpsWeight = parseFloat k value }
+        | "background" -> { c with Background = parseBackground value }
         | "cps_ratio" -> { c with CpsRatio = parseFloat k value }
         | "cps_floor" -> { c with CpsFloor = parseFloat k value }
         | "grl_gamma" -> { c with GrlGamma = parseFloat k value }
