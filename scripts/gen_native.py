@@ -34,7 +34,8 @@ def cs_param(ctype, name):
     if ctype == "double*": return f"out double {name}"
     if ctype == "bool": return f"[MarshalAs(UnmanagedType.U1)] bool {name}"
     if ctype == "const char*": return f"[MarshalAs(UnmanagedType.LPUTF8Str)] string {name}"
-    if ctype == "const char**": return f"[MarshalAs(UnmanagedType.LPArray, ArraySubType = UnmanagedType.LPUTF8Str)] string[] {name}"
+    # .NET cannot marshal string[] as UTF-8 (LPUTF8Str is no valid ArraySubType): callers pass UTF-8 pointers.
+    if ctype == "const char**": return f"IntPtr[] {name}"
     if ctype in ("const void*", "void*", "hy_named_tensor_cb", "const uint8_t*", "uint8_t*"): return f"IntPtr {name}"
     raise ValueError(f"unmapped C type '{ctype}' for {name}")
 

@@ -181,7 +181,7 @@ internal static partial class Native
     [DllImport(Lib)] internal static extern IntPtr hy_triu(TensorHandle a, long k);
     [DllImport(Lib)] internal static extern IntPtr hy_cdist(TensorHandle a, TensorHandle b, double p);
     [DllImport(Lib)] internal static extern int hy_pickle_load([MarshalAs(UnmanagedType.LPUTF8Str)] string path, IntPtr cb, IntPtr ctx);
-    [DllImport(Lib)] internal static extern int hy_pickle_save([MarshalAs(UnmanagedType.LPUTF8Str)] string path, [MarshalAs(UnmanagedType.LPArray, ArraySubType = UnmanagedType.LPUTF8Str)] string[] names, IntPtr[] ts, int n);
+    [DllImport(Lib)] internal static extern int hy_pickle_save([MarshalAs(UnmanagedType.LPUTF8Str)] string path, IntPtr[] names, IntPtr[] ts, int n);
     [DllImport(Lib)] internal static extern IntPtr hy_empty(long[] shape, int ndim, int dtype, int dt, int di, [MarshalAs(UnmanagedType.U1)] bool rg);
     [DllImport(Lib)] internal static extern IntPtr hy_zeros(long[] shape, int ndim, int dtype, int dt, int di, [MarshalAs(UnmanagedType.U1)] bool rg);
     [DllImport(Lib)] internal static extern IntPtr hy_ones(long[] shape, int ndim, int dtype, int dt, int di, [MarshalAs(UnmanagedType.U1)] bool rg);

@@ -39,7 +39,15 @@ public static class PyTorchFile
     {
         var names = tensors.Keys.ToArray();
         var ts = names.Select(n => tensors[n]).ToArray();
-        Tensor.Check(Native.hy_pickle_save(path, names, Tensor.Handles(ts), names.Length), "save");
+        var utf8 = names.Select(Marshal.StringToCoTaskMemUTF8).ToArray();
+        try
+        {
+            Tensor.Check(Native.hy_pickle_save(path, utf8, Tensor.Handles(ts), names.Length), "save");
+        }
+        finally
+        {
+            foreach (var p in utf8) Marshal.FreeCoTaskMem(p);
+        }
         GC.KeepAlive(ts);
     }
 }

@@ -48,7 +48,7 @@ let run (args: ParseResults<Args>) =
     torch.manual_seed (int64 seed)
     let train = FashionMnist.Load(FashionMnistSplit.Train)
     let test = FashionMnist.Load(FashionMnistSplit.Test)
-    Hybrid.Cli.Console.info $"Fashion-MNIST: {train.Count} train, {test.Count} test images"
+    Hybrid.Cli.Say.info $"Fashion-MNIST: {train.Count} train, {test.Count} test images"
     use model = new SmallCnn()
     use opt = new SGD(model.parameters (), lr, momentum = 0.9, weight_decay = 5e-4)
     let toBatch (set: FashionMnist) (idx: int[]) =
@@ -91,7 +91,7 @@ let run (args: ParseResults<Args>) =
         let pred = (model.forward x).argmax(1L)
         correct <- correct + (pred.eq(y).sum().item<int64> ())
     let acc = float correct / float test.Count
-    Hybrid.Cli.Console.keyValues "Fashion-MNIST, small CNN" [
+    Hybrid.Cli.Say.keyValues "Fashion-MNIST, small CNN" [
         "epochs", string epochs
         "test accuracy", $"{100.0 * acc:F2}%%"
         "time per step", $"{msPerStep:F1} ms (batch {batch}, {torch.get_num_threads ()} threads)"

@@ -23,5 +23,5 @@ let run (args: ParseResults<Args>) =
     if args.Contains Json then
         printfn "%s" (System.Text.Json.JsonSerializer.Serialize(dict rows))
     else
-        Hybrid.Cli.Console.keyValues "Hybrid" rows
+        Hybrid.Cli.Say.keyValues "Hybrid" rows
     0

@@ -1,5 +1,5 @@
 /// Terminal output shared by the commands: tables and progress through Spectre.Console.
-module Hybrid.Cli.Console
+module Hybrid.Cli.Say
 
 open Spectre.Console
 

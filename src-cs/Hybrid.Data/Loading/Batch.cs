@@ -1,0 +1,121 @@
+using Hybrid.Torch;
+
+namespace Hybrid.Data;
+
+/// <summary>
+/// A collated batch as managed arrays (built on worker threads). <see cref="ToTensors"/> turns it
+/// into tensors on the caller's thread, inside the caller's dispose scope.
+/// </summary>
+public sealed class Batch
+{
+    public required int[] Indices { get; init; }
+    public required int Height { get; init; }
+    public required int Width { get; init; }
+    public required int NumLabels { get; init; }
+
+    /// <summary>(B, 3, H, W) normalised images.</summary>
+    public required float[] Images { get; init; }
+
+    /// <summary>(B, H, W) class indices, 255 = ignore; null when the dataset has no masks.</summary>
+    public byte[]? Masks { get; init; }
+
+    /// <summary>(B, 1, H, W) saliency in [0, 1]; null when the dataset has none.</summary>
+    public float[]? Saliency { get; init; }
+
+    /// <summary>(B, K) multi-hot foreground labels.</summary>
+    public required float[] Labels { get; init; }
+
+    /// <summary>(B, 3, H, W) CoSA strong views sharing each image's geometry; null unless configured.</summary>
+    public float[]? Strong { get; init; }
+
+    public required Geometry[] Geometries { get; init; }
+
+    /// <summary>The partner of each sample (same order), when a <see cref="PartnerSampler"/> is set.</summary>
+    public Batch? Partners { get; init; }
+
+    public int Count => Indices.Length;
+
+    public static Batch Collate(IReadOnlyList<AugmentedSample> samples, IReadOnlyList<float[]> labels, Batch? partners = null)
+    {
+        var first = samples[0];
+        int h = first.Height, w = first.Width, plane = h * w, b = samples.Count;
+        foreach (var s in samples)
+            if ((s.Height, s.Width) != (h, w))
+                throw new InvalidOperationException(
+                    $"cannot batch images of different sizes ({w}x{h} and {s.Width}x{s.Height}): set a crop size or use batch size 1");
+        bool hasMask = samples.All(s => s.Mask is not null);
+        bool hasSaliency = samples.All(s => s.Saliency is not null);
+        bool hasStrong = samples.All(s => s.Strong is not null);
+        int k = labels[0].Length;
+        var images = new float[b * 3 * plane];
+        var masks = hasMask ? new byte[b * plane] : null;
+        var saliency = hasSaliency ? new float[b * plane] : null;
+        var strong = hasStrong ? new float[b * 3 * plane] : null;
+        var multiHot = new float[b * k];
+        for (int i = 0; i < b; i++)
+        {
+            var s = samples[i];
+            s.Image.CopyTo(images, i * 3 * plane);
+            s.Mask?.CopyTo(masks!, i * plane);
+            s.Saliency?.CopyTo(saliency!, i * plane);
+            s.Strong?.CopyTo(strong!, i * 3 * plane);
+            labels[i].CopyTo(multiHot, i * k);
+        }
+        return new Batch
+        {
+            Indices = samples.Select(s => s.Index).ToArray(),
+            Height = h,
+            Width = w,
+            NumLabels = k,
+            Images = images,
+            Masks = masks,
+            Saliency = saliency,
+            Labels = multiHot,
+            Strong = strong,
+            Geometries = samples.Select(s => s.Geometry).ToArray(),
+            Partners = partners,
+        };
+    }
+
+    /// <summary>The batch as tensors: images float32 (B, 3, H, W), masks int64 (B, H, W), saliency (B, 1, H, W), labels (B, K).</summary>
+    public TensorBatch ToTensors()
+    {
+        long b = Count, h = Height, w = Width;
+        Tensor? masks = null;
+        if (Masks is not null)
+        {
+            var longs = new long[Masks.Length];
+            for (int i = 0; i < longs.Length; i++) longs[i] = Masks[i];
+            masks = torch.tensor(longs, new[] { b, h, w });
+        }
+        return new TensorBatch(
+            Indices,
+            torch.tensor(Images, new[] { b, 3, h, w }),
+            masks,
+            Saliency is null ? null : torch.tensor(Saliency, new[] { b, 1, h, w }),
+            torch.tensor(Labels, new[] { b, (long)NumLabels }),
+            Strong is null ? null : torch.tensor(Strong, new[] { b, 3, h, w }),
+            Partners?.ToTensors());
+    }
+}
+
+/// <summary>A batch as tensors; disposing it disposes them all (partners included).</summary>
+public sealed record TensorBatch(
+    int[] Indices,
+    Tensor Images,
+    Tensor? Masks,
+    Tensor? Saliency,
+    Tensor Labels,
+    Tensor? Strong,
+    TensorBatch? Partners) : IDisposable
+{
+    public void Dispose()
+    {
+        Images.Dispose();
+        Masks?.Dispose();
+        Saliency?.Dispose();
+        Labels.Dispose();
+        Strong?.Dispose();
+        Partners?.Dispose();
+    }
+}

@@ -1,0 +1,137 @@
+using Hybrid.Torch;
+using Hybrid.Torch.Modules;
+using Hybrid.Torch.Serialization;
+
+namespace Hybrid.Vision.Backbones;
+
+/// <summary>Checkpoint formats a backbone can load.</summary>
+public enum CheckpointFormat { PyTorch, Safetensors }
+
+/// <summary>
+/// Loads pretrained state dicts (torch.save files, zip or legacy, through <see cref="TorchSaveReader"/>; or safetensors)
+/// into backbones whose parameter names follow torchvision / timm / PSA, and reports what
+/// happened (<see cref="WeightsReport"/>).
+/// </summary>
+public static class BackboneWeights
+{
+    /// <summary>Wrappers checkpoints put around a state dict: {"model": sd} (DeiT, timm
+    /// training), {"state_dict": sd}, DataParallel's "module.", "backbone." / "encoder.".</summary>
+    private static readonly string[] WrapperPrefixes = { "model.", "state_dict.", "module.", "backbone.", "encoder." };
+
+    /// <summary>The format of a file: by extension (.safetensors; .pth .pt .bin .tar .ckpt), else by content.</summary>
+    public static CheckpointFormat FormatOf(string file)
+    {
+        if (!File.Exists(file)) throw new FileNotFoundException($"weights file not found: {file}", file);
+        var ext = Path.GetExtension(file).ToLowerInvariant();
+        if (ext == ".safetensors") return CheckpointFormat.Safetensors;
+        if (ext is ".pth" or ".pt" or ".bin" or ".tar" or ".ckpt") return CheckpointFormat.PyTorch;
+        var head = new byte[2];
+        using (var fs = File.OpenRead(file)) _ = fs.Read(head, 0, 2);
+        // torch.save writes a zip archive ("PK") or, in the legacy format, a pickle (0x80 protocol opcode).
+        return (head[0] == (byte)'P' && head[1] == (byte)'K') || head[0] == 0x80 ? CheckpointFormat.PyTorch : CheckpointFormat.Safetensors;
+    }
+
+    /// <summary>Reads every tensor of a checkpoint by dotted name (the caller disposes them).</summary>
+    public static Dictionary<string, Tensor> Read(string file) =>
+        FormatOf(file) == CheckpointFormat.Safetensors ? Safetensors.Load(file).Tensors : TorchSaveReader.Load(file);
+
+    /// <summary>Loads <paramref name="file"/> into <paramref name="backbone"/> (matching tensors are
+    /// copied, nothing else is touched) and returns the report; throws only when the file cannot be read.</summary>
+    public static WeightsReport Load(Backbone backbone, string file)
+    {
+        var raw = Read(file);
+        var owned = new List<Tensor>(raw.Values);
+        try
+        {
+            return Load(backbone, raw, file, owned);
+        }
+        finally
+        {
+            foreach (var t in owned) t.Dispose();
+        }
+    }
+
+    /// <summary>Loads an in-memory state dict (the tensors stay the caller's).</summary>
+    public static WeightsReport Load(Backbone backbone, IReadOnlyDictionary<string, Tensor> stateDict, string source = "(memory)")
+    {
+        var owned = new List<Tensor>();
+        try
+        {
+            return Load(backbone, stateDict, source, owned);
+        }
+        finally
+        {
+            foreach (var t in owned) t.Dispose();
+        }
+    }
+
+    private static WeightsReport Load(Backbone backbone, IReadOnlyDictionary<string, Tensor> raw, string source, List<Tensor> owned)
+    {
+        var own = backbone.state_dict();
+        var (sd, prefix, outside) = StripWrapper(raw, own);
+
+        var ignored = new List<string>();
+        var adapted = new List<string>();
+        var converted = new SortedSet<string>();
+        var source2 = new Dictionary<string, Tensor>();
+        foreach (var (k, v) in sd)
+        {
+            if (!own.ContainsKey(k) && backbone.IsIgnorableCheckpointKey(k)) { ignored.Add(k); continue; }
+            var value = v;
+            if (own.TryGetValue(k, out var target))
+            {
+                if (!target.shape.SequenceEqual(v.shape) && backbone.AdaptCheckpointTensor(k, v, target.shape) is { } a)
+                {
+                    owned.Add(a);
+                    if (a.shape.SequenceEqual(target.shape))
+                    {
+                        adapted.Add($"{k} [{string.Join(",", v.shape)}] -> [{string.Join(",", a.shape)}]");
+                        value = a;
+                    }
+                }
+                if (value.dtype != target.dtype) converted.Add($"{value.dtype} -> {target.dtype}");
+            }
+            source2[k] = value;
+        }
+
+        var report = backbone.load_state_dict(source2, strict: false);
+        // Checkpoints written before PyTorch 0.4.1 (e.g. torchvision's original ResNet files) lack
+        // BatchNorm's num_batches_tracked; PyTorch leaves the counter at 0, and so do we.
+        var defaulted = report.Missing.Where(k => k.EndsWith(".num_batches_tracked", StringComparison.Ordinal) || k == "num_batches_tracked").ToList();
+        var missing = report.Missing.Except(defaulted).ToList();
+        var final = new LoadReport(missing, report.Unexpected, report.Mismatched);
+        var loaded = own.Count - report.Missing.Count - report.Mismatched.Count;
+        return new WeightsReport(source, backbone.Name, final, prefix, ignored, outside, adapted, defaulted, converted.ToList(), loaded);
+    }
+
+    /// <summary>Removes a wrapper prefix when that makes (more) keys match the model; entries
+    /// not under the chosen prefix are set aside and reported.</summary>
+    private static (Dictionary<string, Tensor> Sd, string? Prefix, List<string> Outside) StripWrapper(IReadOnlyDictionary<string, Tensor> raw, Dictionary<string, Tensor> own)
+    {
+        var sd = raw.ToDictionary(kv => kv.Key, kv => kv.Value);
+        string? stripped = null;
+        var outside = new List<string>();
+        for (var round = 0; round < 3; round++)
+        {
+            int Matches(IEnumerable<string> keys) => keys.Count(own.ContainsKey);
+            var best = (Prefix: (string?)null, Count: Matches(sd.Keys));
+            foreach (var p in WrapperPrefixes)
+            {
+                var n = Matches(sd.Keys.Where(k => k.StartsWith(p, StringComparison.Ordinal)).Select(k => k[p.Length..]));
+                if (n > best.Count) best = (p, n);
+            }
+            if (best.Prefix is not { } bp) break;
+            outside.AddRange(sd.Keys.Where(k => !k.StartsWith(bp, StringComparison.Ordinal)).Select(k => (stripped ?? "") + k));
+            sd = sd.Where(kv => kv.Key.StartsWith(bp, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[bp.Length..], kv => kv.Value);
+            stripped = (stripped ?? "") + bp;
+        }
+        return (sd, stripped, outside);
+    }
+
+    /// <summary>Creates a registered backbone and reports how a file fits it (for `hybrid weights inspect`).</summary>
+    public static WeightsReport Inspect(string backbone, string file, BackboneOptions? options = null)
+    {
+        using var model = BackboneRegistry.Create(backbone, (options ?? BackboneOptions.Default) with { Weights = null });
+        return Load(model, file);
+    }
+}

@@ -1,0 +1,132 @@
+using Hybrid.Torch;
+using Hybrid.Torch.Modules;
+using F = Hybrid.Torch.torch.nn.functional;
+
+namespace Hybrid.Vision.Backbones;
+
+public enum ResNetBlockKind { Basic, Bottleneck }
+
+/// <summary>Depth and widths of a ResNet. <see cref="ImageNetStem"/>: torchvision's 7x7 stride-2
+/// convolution and 3x3 stride-2 max-pool; otherwise a 3x3 stride-2 convolution and layer1
+/// strided instead of the pool (same strides per stage: 4, 8, 16, 32).</summary>
+public sealed record ResNetConfig(ResNetBlockKind Block, int[] Layers, long[] Widths, long StemWidth, bool ImageNetStem)
+{
+    public static readonly ResNetConfig ResNet18 = new(ResNetBlockKind.Basic, new[] { 2, 2, 2, 2 }, new long[] { 64, 128, 256, 512 }, 64, true);
+    public static readonly ResNetConfig ResNet34 = new(ResNetBlockKind.Basic, new[] { 3, 4, 6, 3 }, new long[] { 64, 128, 256, 512 }, 64, true);
+    public static readonly ResNetConfig ResNet50 = new(ResNetBlockKind.Bottleneck, new[] { 3, 4, 6, 3 }, new long[] { 64, 128, 256, 512 }, 64, true);
+    public static readonly ResNetConfig ResNet101 = new(ResNetBlockKind.Bottleneck, new[] { 3, 4, 23, 3 }, new long[] { 64, 128, 256, 512 }, 64, true);
+
+    /// <summary>The small CPU default (registry name "tiny_resnet"): see <see cref="BackboneRegistry"/>.</summary>
+    public static readonly ResNetConfig Tiny = new(ResNetBlockKind.Basic, new[] { 1, 1, 2, 1 }, new long[] { 32, 64, 128, 192 }, 32, false);
+
+    public long Expansion => Block == ResNetBlockKind.Basic ? BasicBlock.Expansion : Bottleneck.Expansion;
+}
+
+/// <summary>
+/// ResNet with torchvision's parameter names (conv1, bn1, layer1..layer4; the ImageNet
+/// classifier fc is not part of the backbone and is reported as ignored when a checkpoint
+/// has it). Output stride 16 dilates layer4, 8 dilates layer3 and layer4, as torchvision's
+/// replace_stride_with_dilation (the first block of a dilated layer keeps the previous dilation).
+/// Stages: layer1..layer4 (after each layer's last ReLU); final layer4, low-level tap layer3.
+/// </summary>
+public sealed class ResNet : Backbone
+{
+    private readonly Conv2d conv1;
+    private readonly BatchNorm2d bn1;
+    private readonly bool maxpool;
+    private readonly Sequential[] layers;
+
+    public override string Name { get; }
+    public override FeatureInfo Info { get; }
+    public ResNetConfig Config { get; }
+
+    public ResNet(string name, ResNetConfig config, OutputStride outputStride = OutputStride.Sixteen, bool frozenBatchNorm = false)
+    {
+        Name = name;
+        Config = config;
+        maxpool = config.ImageNetStem;
+        conv1 = config.ImageNetStem
+            ? RegisterModule("conv1", new Conv2d(3, config.StemWidth, 7, 2, 3, bias: false))
+            : RegisterModule("conv1", new Conv2d(3, config.StemWidth, 3, 2, 1, bias: false));
+        bn1 = RegisterModule("bn1", new BatchNorm2d(config.StemWidth, frozen: frozenBatchNorm));
+
+        // Which of layer2..layer4 trade their stride for dilation.
+        var dilate = outputStride switch
+        {
+            OutputStride.ThirtyTwo => new[] { false, false, false },
+            OutputStride.Sixteen => new[] { false, false, true },
+            OutputStride.Eight => new[] { false, true, true },
+            _ => throw new ArgumentOutOfRangeException(nameof(outputStride), outputStride, "ResNets support output stride 8, 16 or 32"),
+        };
+        long inplanes = config.StemWidth, dilation = 1;
+        layers = new Sequential[4];
+        for (var i = 0; i < 4; i++)
+        {
+            // layer1 follows the max-pool (stride 1) or replaces it (stride 2); each later layer halves.
+            long s = i == 0 ? (config.ImageNetStem ? 1 : 2) : 2;
+            var previousDilation = dilation;
+            if (i > 0 && dilate[i - 1]) { dilation *= s; s = 1; }
+            var planes = config.Widths[i];
+            var blocks = new List<Module<Tensor, Tensor>>();
+            for (var b = 0; b < config.Layers[i]; b++)
+            {
+                var (st, d) = b == 0 ? (s, previousDilation) : (1L, dilation);
+                blocks.Add(config.Block == ResNetBlockKind.Basic
+                    ? new BasicBlock(inplanes, planes, st, d, frozenBatchNorm)
+                    : new Bottleneck(inplanes, planes, st, d, frozenBatchNorm));
+                inplanes = planes * config.Expansion;
+            }
+            layers[i] = RegisterModule($"layer{i + 1}", new Sequential(blocks.ToArray()));
+        }
+        Info = InfoFor(config, outputStride);
+        InitWeights();
+    }
+
+    /// <summary>Stages of a ResNet at an output stride (without building it).</summary>
+    public static FeatureInfo InfoFor(ResNetConfig c, OutputStride os)
+    {
+        var strides = new long[] { 4, 8, 16, 32 }.Select(s => Math.Min(s, (long)os)).ToArray();
+        var stages = Enumerable.Range(0, 4).Select(i => new StageInfo($"layer{i + 1}", c.Widths[i] * c.Expansion, strides[i])).ToList();
+        return new FeatureInfo(stages, "layer4", "layer3");
+    }
+
+    /// <summary>torchvision's initialisation: Kaiming normal (fan_out, ReLU) convolutions, BN 1 / 0.</summary>
+    private void InitWeights()
+    {
+        foreach (var (_, m) in named_modules())
+            if (m is Conv2d c) init.kaiming_normal_(c.weight, fanOut: true);
+    }
+
+    public override bool IsIgnorableCheckpointKey(string key) => key is "fc.weight" or "fc.bias";
+
+    public override Features forward(Tensor x)                                // (B, 3, H, W)
+    {
+        CheckInput(x, 2);
+        var feats = new Features(Info);
+        using var c = conv1.forward(x);                                       // (B, C0, H/2, W/2)
+        using var n = bn1.forward(c);
+        var cur = n.relu();
+        if (maxpool)
+        {
+            var p = F.max_pool2d(cur, 3, 2, 1);                               // (B, C0, H/4, W/4)
+            cur.Dispose();
+            cur = p;
+        }
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var next = layers[i].forward(cur);                            // (B, C_i, H/s_i, W/s_i)
+                if (i == 0) cur.Dispose();
+                feats.Add($"layer{i + 1}", next);
+                cur = next;
+            }
+        }
+        catch
+        {
+            feats.Dispose();
+            throw;
+        }
+        return feats;
+    }
+}

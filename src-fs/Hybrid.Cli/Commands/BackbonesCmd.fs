@@ -1,0 +1,72 @@
+/// `hybrid backbones`, `hybrid weights inspect`, `hybrid features`: the backbone registry, a
+/// checkpoint's load report, and per-stage features for comparison with a PyTorch model.
+module Hybrid.Cli.Commands.BackbonesCmd
+
+open Argu
+open Hybrid.Torch
+open Hybrid.Data
+open Hybrid.Vision.Backbones
+open Hybrid.Cli
+
+type ListArgs =
+    | Json
+    interface IArgParserTemplate with
+        member _.Usage = "print as JSON"
+
+let list (a: ParseResults<ListArgs>) =
+    let specs = BackboneRegistry.List()
+    if a.Contains Json then
+        printfn "%s" (System.Text.Json.JsonSerializer.Serialize([ for s in specs -> dict [ "name", box s.Name; "parameters", box s.ParameterCount; "input", box s.DefaultInputSize; "output_stride", box (int s.DefaultOutputStride); "stages", box (string s.Info) ] ]))
+    else
+        let t = Spectre.Console.Table().AddColumns("name", "parameters", "input", "stages (channels, stride)", "description")
+        for s in specs do
+            t.AddRow(s.Name, $"{float s.ParameterCount / 1e6:F2} M", string s.DefaultInputSize, Spectre.Console.Markup.Escape(string s.Info), Spectre.Console.Markup.Escape s.Description) |> ignore
+        Spectre.Console.AnsiConsole.Write t
+    0
+
+type InspectArgs =
+    | [<Mandatory>] Backbone of name: string
+    | [<Mandatory>] File of path: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Backbone _ -> "registered backbone name"
+            | File _ -> "checkpoint (.pth/.pt or .safetensors)"
+
+type WeightsArgs =
+    | [<CliPrefix(CliPrefix.None)>] Inspect of ParseResults<InspectArgs>
+    interface IArgParserTemplate with
+        member _.Usage = "load a checkpoint into a backbone and report missing, unexpected and mis-shaped keys"
+
+let weights (a: ParseResults<WeightsArgs>) =
+    match a.GetSubCommand() with
+    | Inspect i ->
+        let r = BackboneWeights.Inspect(i.GetResult Backbone, i.GetResult File)
+        printfn "%s" (string r)
+        if r.IsClean then 0 else 1
+
+type FeaturesArgs =
+    | [<Mandatory>] Backbone of name: string
+    | Weights of file: string
+    | [<Mandatory>] Image of path: string
+    | [<Mandatory>] Out of path: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Backbone _ -> "registered backbone name"
+            | Weights _ -> "checkpoint to load first"
+            | Image _ -> "input image (JPEG/PNG), normalised as torchvision does"
+            | Out _ -> "output .safetensors with one tensor per stage"
+
+let features (a: ParseResults<FeaturesArgs>) =
+    let name = a.GetResult FeaturesArgs.Backbone
+    use backbone = BackboneRegistry.Create(name, BackboneOptions(Weights = (a.TryGetResult FeaturesArgs.Weights |> Option.toObj)))
+    backbone.eval () |> ignore
+    let img = ImageIO.Read(a.GetResult Image).ToRgb()
+    use rgb = torch.tensor(img.ToChw(), [| 1L; 3L; int64 img.Height; int64 img.Width |])   // (1, 3, H, W) in [0, 1]
+    let spec = BackboneRegistry.Spec name
+    use x = spec.Normalization.Normalize rgb
+    use _ng = torch.no_grad ()
+    FeatureExtraction.WriteSafetensors(backbone, x, a.GetResult FeaturesArgs.Out, spec.Normalization)
+    Say.info $"features of {name} written to {a.GetResult FeaturesArgs.Out}"
+    0

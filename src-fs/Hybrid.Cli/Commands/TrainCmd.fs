@@ -1,0 +1,166 @@
+/// `hybrid train`: trains a method on a VOC-layout dataset, then evaluates it on val and writes
+/// the report (results.json, report.md, pictures, curves) into the run folder.
+module Hybrid.Cli.Commands.TrainCmd
+
+open System
+open System.IO
+open System.Threading
+open Argu
+open Hybrid.Torch
+open Hybrid.Data
+open Hybrid.Vision.Backbones
+open Hybrid.Wsss
+open Hybrid.Wsss.Eval
+open Hybrid.Wsss.Training
+open Hybrid.Wsss.Reports
+open Hybrid.Wsss.Data
+open Hybrid.Cli
+
+type Args =
+    | [<Mandatory>] Method of name: string
+    | Data of dir: string
+    | Backbone of name: string
+    | Output_Stride of int
+    | Weights of file: string
+    | Config of file: string
+    | Set of key_value: string
+    | Seed of int
+    | Steps of int
+    | Batch_Size of int
+    | Crop of int
+    | Lr of float
+    | Workers of int
+    | Out of dir: string
+    | Resume
+    | Labels of dir: string
+    | Checkpoint_Every of int
+    | Eval_Every of int
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Method _ -> $"""method to train: {String.concat " | " Methods.Registry.names}"""
+            | Data _ -> "dataset folder in VOC layout (default data/fmnist-scenes)"
+            | Backbone _ -> "backbone name (default: the small CPU backbone; `hybrid backbones` lists them)"
+            | Output_Stride _ -> "backbone output stride 8 or 16"
+            | Weights _ -> "pretrained backbone weights (.pth or .safetensors)"
+            | Config _ -> "JSON file of settings {\"key\": value, ...} applied before --set"
+            | Set _ -> "override one method setting: key=value (repeatable)"
+            | Seed _ -> "seed (default 0)"
+            | Steps _ -> "training steps (default 3000)"
+            | Batch_Size _ -> "batch size (default: the method's recipe)"
+            | Crop _ -> "training crop size (default 96)"
+            | Lr _ -> "base learning rate (default: the method's recipe)"
+            | Workers _ -> "loader worker threads (default 2)"
+            | Out _ -> "run folder (default runs/<method>-<time>)"
+            | Resume -> "continue the run in --out from its checkpoint"
+            | Labels _ -> "train on these masks instead of SegmentationClass (pseudo masks from `hybrid labels`)"
+            | Checkpoint_Every _ -> "checkpoint every N steps (default 500)"
+            | Eval_Every _ -> "evaluate on val every N steps (default: only at the end)"
+
+/// Settings from a --config JSON file as key/value pairs.
+let private configSets (path: string) =
+    if not (File.Exists path) then raise (FileNotFoundException $"config file not found: {path}")
+    use doc = Text.Json.JsonDocument.Parse(File.ReadAllText path)
+    [ for p in doc.RootElement.EnumerateObject() -> p.Name, (if p.Value.ValueKind = Text.Json.JsonValueKind.String then p.Value.GetString() else p.Value.GetRawText()) ]
+
+let defaultBackbone = "tiny_resnet"
+
+/// The environment and the backbone options a spec describes.
+let env (spec: RunFolder.RunSpec) (train: SegmentationDataset option) (classNames: string[]) =
+    { Classes = classNames.Length - 1
+      ClassNames = classNames
+      Backbone = spec.Backbone
+      BackboneOptions = BackboneOptions(OutputStride = Nullable(enum<OutputStride> spec.OutputStride), Weights = (if String.IsNullOrEmpty spec.Weights then null else spec.Weights))
+      Device = Device.CPU
+      CropSize = spec.Crop
+      Steps = spec.Steps
+      Seed = spec.Seed
+      TrainSet = train }
+
+/// Evaluates a trained predictor on val and writes report, pictures and curves into dir.
+let report (dir: string) (title: string) (classNames: string[]) (valSet: SegmentationDataset) (p: Predictor) =
+    let batches () = DataSource.evalBatches Device.CPU valSet 16
+    let results = RunReport.evaluate RunReport.defaults (classNames.Length) p batches
+    RunReport.write dir title classNames results
+    let threshold = results.Seeds |> Option.map (fun s -> s.Best.Threshold) |> Option.defaultValue 0.3
+    let mean, std = [| 0.485f; 0.456f; 0.406f |], [| 0.229f; 0.224f; 0.225f |]
+    RunReport.pictures (Path.Combine(dir, "pictures")) 8 threshold p mean std (batches ()) |> ignore
+    results
+
+/// Loss curve (and eval metrics if any) from metrics.jsonl as SVG.
+let curves (dir: string) =
+    let path = Path.Combine(dir, "metrics.jsonl")
+    if File.Exists path then
+        let rows = File.ReadAllLines path |> Array.map (fun l -> Text.Json.JsonDocument.Parse(l).RootElement)
+        let series name = [ for r in rows do match r.TryGetProperty(name: string) with | true, v -> yield float (r.GetProperty("step").GetInt32()), v.GetDouble() | _ -> () ]
+        let loss = series "loss"
+        // smooth the per-step loss over 20 steps for legibility
+        let smooth = loss |> List.windowed 20 |> List.map (fun w -> fst (List.last w), List.averageBy snd w)
+        File.WriteAllText(Path.Combine(dir, "loss.svg"), Curves.svg "training loss (20-step mean)" "step" [ "loss", (if smooth.IsEmpty then loss else smooth) ])
+        let evals = [ for k in [ "eval/seed_miou"; "eval/pseudo_miou"; "eval/seg_miou" ] do match series k with [] -> () | s -> yield k, s ]
+        if not evals.IsEmpty then File.WriteAllText(Path.Combine(dir, "miou.svg"), Curves.svg "val mIoU" "step" evals)
+
+let run (args: ParseResults<Args>) =
+    let entry = Methods.Registry.find (args.GetResult Method)
+    let dataDir = args.GetResult(Data, "data/fmnist-scenes")
+    let out = args.TryGetResult Out |> Option.defaultWith (fun () -> RunFolder.fresh entry.Name)
+    let resume = args.Contains Resume
+    let sets = (args.TryGetResult Config |> Option.map configSets |> Option.defaultValue []) @ RunFolder.parseSets (args.GetResults Set)
+    let spec: RunFolder.RunSpec =
+        { Method = entry.Name
+          Data = dataDir
+          Backbone = args.GetResult(Backbone, defaultBackbone)
+          OutputStride = args.GetResult(Output_Stride, 8)
+          Weights = args.GetResult(Weights, "")
+          Steps = args.GetResult(Steps, 3000)
+          BatchSize = args.GetResult(Batch_Size, entry.Recipe.BatchSize)
+          Crop = args.GetResult(Crop, 96)
+          Lr = args.GetResult(Lr, entry.Recipe.Lr)
+          Seed = args.GetResult(Seed, 0)
+          Sets = sets |> List.map (fun (k, v) -> $"{k}={v}") |> Array.ofList
+          Resolved = ""
+          MaskFolder = args.GetResult(Labels, "") }
+    let trainSet = DataSource.openSplit dataDir VocSplit.Train (if spec.MaskFolder = "" then None else Some spec.MaskFolder)
+    let valSet = DataSource.openSplit dataDir VocSplit.Val None
+    let classNames = trainSet.ClassNames |> Array.ofSeq
+    Say.info $"{entry.Name}: {entry.Summary}"
+    Say.info $"data {dataDir}: {trainSet.Count} train / {valSet.Count} val images, {classNames.Length - 1} classes; run folder {out}"
+    let e = env spec (Some trainSet) classNames
+    let recipe = { entry.Recipe with Lr = spec.Lr; BatchSize = spec.BatchSize }
+    use cts = new CancellationTokenSource()
+    let onCancel = ConsoleCancelEventHandler(fun _ a -> a.Cancel <- true; cts.Cancel(); Say.warn "\nstopping: saving a checkpoint (Ctrl-C again to abort)")
+    Console.CancelKeyPress.AddHandler onCancel
+    let loader = DataSource.trainLoader trainSet spec.Crop spec.BatchSize spec.Seed (args.GetResult(Workers, 2)) recipe.StrongView
+    let cfg =
+        { TrainConfig.defaults spec.Steps (Recipe.schedule recipe) with
+            Optimizer = recipe.Optimizer
+            Seed = spec.Seed
+            LogEvery = 10
+            CheckpointEvery = Some(args.GetResult(Checkpoint_Every, 500))
+            EvalEvery = args.TryGetResult Eval_Every
+            OutDir = Some out
+            Resume = resume
+            Cancel = cts.Token }
+    let ctx =
+        { Env = e
+          Config = cfg
+          Batches = DataSource.trainStream Device.CPU loader
+          ValBatches = fun () -> DataSource.evalBatches Device.CPU valSet 16
+          OnProgress = Progress.reporter entry.Name
+          Log = Say.info }
+    RunFolder.save out spec
+    let m, resolved = entry.Train ctx sets
+    RunFolder.save out { spec with Resolved = resolved }
+    Console.CancelKeyPress.RemoveHandler onCancel
+    if cts.IsCancellationRequested then
+        Say.warn $"stopped early; resume with: ./hybrid train --method {entry.Name} --out {out} --resume"
+        130
+    else
+        Say.info "evaluating on val ..."
+        let results = report out $"{entry.Name} on {Path.GetFileName(Path.GetFullPath dataDir)}" classNames valSet m.Predict
+        curves out
+        for line in [ results.Seeds |> Option.map (fun s -> Markdown.summary s.Best.Result + $" (best threshold {s.Best.Threshold:F2})"); results.Pseudo |> Option.map Markdown.summary; results.Segmentation |> Option.map Markdown.summary ] |> List.choose id do
+            Say.info line
+        Say.info $"report: {Path.Combine(out, "report.md")}; pictures: {Path.Combine(out, "pictures")}"
+        m.Model.Dispose()
+        0

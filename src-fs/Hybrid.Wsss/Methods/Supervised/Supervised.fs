@@ -1,0 +1,53 @@
+/// A segmentation network trained on masks: the fully supervised upper bound (on GT) and the
+/// second stage of multi-stage methods (on pseudo masks: CoSA-MS, CSD/PLDA seeds -> seg).
+module Hybrid.Wsss.Methods.Supervised
+
+open Hybrid.Torch
+open Hybrid.Torch.Modules
+open Hybrid.Vision.Backbones
+open Hybrid.Vision.Heads
+open Hybrid.Wsss
+open Hybrid.Wsss.Training
+
+/// DeepLab-LargeFOV on a backbone: images (B, 3, H, W) -> logits (B, K + 1, h, w).
+type SegNet(backbone: Backbone, classes: int64, head: LargeFovConfig) as this =
+    inherit Module<Tensor, Tensor>()
+    let decoder = new DeepLabLargeFov(backbone.Info.Channels, classes + 1L, head)
+    do
+        this.RegisterModule("backbone", backbone) |> ignore
+        this.RegisterModule("decoder", decoder) |> ignore
+    member _.Backbone = backbone
+    member _.Decoder = decoder
+    override _.forward images =
+        use f = backbone.forward images
+        decoder.forward f.Final
+
+type Config =
+    { Head: LargeFovConfig
+      NewLayerLr: float }
+
+let defaults = { Head = LargeFovConfig.DeepLabV1; NewLayerLr = 10.0 }
+
+let set (key: string) (value: string) (c: Config) =
+    match key.ToLowerInvariant(), value.ToLowerInvariant() with
+    | "head", "deeplab_v1" -> { c with Head = LargeFovConfig.DeepLabV1 }
+    | "head", "cosa" -> { c with Head = LargeFovConfig.CoSA }
+    | "new_layer_lr", v -> { c with NewLayerLr = Config.parseFloat key v }
+    | k, v -> Config.unknown "supervised" [ "head", "deeplab_v1|cosa"; "new_layer_lr", "float" ] k v
+
+/// Cross entropy at the label resolution: logits are upsampled to the masks' size.
+let segmentationLoss (logits: Tensor) (masks: Tensor) =
+    use up = Cam.resize (masks.size 1) (masks.size 2) logits          // (B, K+1, H, W)
+    Losses.crossEntropy up masks
+
+let create (env: MethodEnv) (cfg: Config) : Method =
+    let net = new SegNet(MethodEnv.backbone env, int64 env.Classes, cfg.Head)
+    let groups =
+        [ Optim.ParamGroup(net.Backbone.parameters () |> Seq.filter (fun p -> p.requires_grad), 1.0, name = "backbone")
+          Optim.ParamGroup(net.Decoder.parameters (), MethodEnv.headLrMult env cfg.NewLayerLr, name = "decoder") ]
+    { Name = "supervised"
+      Model = net
+      Groups = groups
+      Step = fun _ batch -> [ "seg", segmentationLoss (net.forward batch.Images) (Batch.masks batch) ]
+      AfterStep = ignore
+      Predict = { Predictor.none with Segment = Some net.forward } }

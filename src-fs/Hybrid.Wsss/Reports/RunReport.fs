@@ -1,0 +1,98 @@
+/// The report of a trained method on a split: every output it has evaluated (CAM seeds with the
+/// sweep, pseudo masks, segmentation), written as results.json and report.md, plus pictures.
+module Hybrid.Wsss.Reports.RunReport
+
+open System
+open System.IO
+open System.Text.Json
+open Hybrid.Torch
+open Hybrid.Wsss
+open Hybrid.Wsss.Eval
+open Hybrid.Wsss.Training
+
+type Results =
+    { Split: Split
+      Seeds: SweepResult option
+      Pseudo: EvalResult option
+      Segmentation: EvalResult option }
+
+/// How to evaluate.
+type Options =
+    { Split: Split
+      CamScales: Evaluate.Scales
+      SegScales: Evaluate.Scales
+      Thresholds: float list
+      /// Number of val images drawn as pictures (the first ones, a fixed set).
+      Pictures: int }
+
+let defaults =
+    { Split = Val
+      CamScales = Evaluate.Scales.multi
+      SegScales = Evaluate.Scales.single
+      Thresholds = ThresholdSweep.defaultThresholds
+      Pictures = 8 }
+
+/// Evaluates every output the predictor has. batches: a fresh pass over the split per call.
+let evaluate (opts: Options) (classes: int) (p: Predictor) (batches: unit -> seq<Batch>) : Results =
+    { Split = opts.Split
+      Seeds = p.Cam |> Option.map (fun _ -> Evaluate.camSeeds opts.Split classes p opts.CamScales opts.Thresholds (batches ()))
+      Pseudo = p.Pseudo |> Option.map (fun _ -> Evaluate.pseudo opts.Split classes p (batches ()))
+      Segmentation = p.Segment |> Option.map (fun _ -> Evaluate.segmentation opts.Split classes p opts.SegScales (batches ())) }
+
+/// Headline numbers (fractions) by name, for metrics logs and comparisons.
+let headline (r: Results) : (string * float) list =
+    [ match r.Seeds with Some s -> yield "seed_miou", s.Best.Result.MeanIoU; yield "seed_fg_iou", s.Best.Result.ForegroundIoU; yield "seed_threshold", s.Best.Threshold | None -> ()
+      match r.Pseudo with Some e -> yield "pseudo_miou", e.MeanIoU; yield "pseudo_precision", e.MeanPrecision; yield "pseudo_recall", e.MeanRecall | None -> ()
+      match r.Segmentation with Some e -> yield "seg_miou", e.MeanIoU; yield "seg_fg_iou", e.ForegroundIoU | None -> () ]
+
+let markdown (title: string) (classNames: string[]) (r: Results) =
+    let parts =
+        [ yield $"# {title}\n"
+          yield $"Split scored: **{Markdown.splitName r.Split}**.\n"
+          match r.Seeds with
+          | Some s ->
+              yield Markdown.perClass classNames s.Best.Result
+              yield Markdown.sweep s
+          | None -> ()
+          match r.Pseudo with Some e -> yield Markdown.perClass classNames e | None -> ()
+          match r.Segmentation with Some e -> yield Markdown.perClass classNames e | None -> () ]
+    String.concat "\n" parts
+
+/// Writes results.json (headline numbers) and report.md into dir.
+let write (dir: string) (title: string) (classNames: string[]) (r: Results) =
+    Directory.CreateDirectory dir |> ignore
+    let json = JsonSerializer.Serialize(dict (headline r), JsonSerializerOptions(WriteIndented = true))
+    File.WriteAllText(Path.Combine(dir, "results.json"), json)
+    File.WriteAllText(Path.Combine(dir, "report.md"), markdown title classNames r)
+
+/// Pictures of the first n images of the split: image | GT | CAM heatmap | seeds | pseudo | seg.
+let pictures (dir: string) (n: int) (seedThreshold: float) (p: Predictor) (mean: float32[]) (std: float32[]) (batches: seq<Batch>) =
+    use _ng = torch.no_grad ()
+    let mutable written = 0
+    use e = batches.GetEnumerator()
+    while written < n && e.MoveNext() do
+        use _scope = torch.NewDisposeScope()
+        let batch = e.Current
+        let b, h, w = Batch.size batch, int (batch.Images.size 2), int (batch.Images.size 3)
+        let img = batch.Images.data<float32> ()
+        let gt = batch.Masks |> Option.map (fun m -> m.data<int64> () |> Array.map int)
+        let cams = p.Cam |> Option.map (fun _ -> Evaluate.cams p Evaluate.Scales.multi batch)
+        let camMax = cams |> Option.map (fun c -> c.amax([| 1L |]).data<float32> ())
+        let seeds = cams |> Option.map (fun c -> (Cam.seeds seedThreshold c batch.Labels).data<int64> () |> Array.map int)
+        let pseudo = p.Pseudo |> Option.map (fun f -> (f batch).data<int64> () |> Array.map int)
+        let seg = p.Segment |> Option.map (fun f -> (Evaluate.segmentProbs f Evaluate.Scales.single batch.Images).argmax(1L).data<int64> () |> Array.map int)
+        let plane = h * w
+        for i in 0 .. b - 1 do
+            if written < n then
+                let rgb = Pictures.denormalise img[i * 3 * plane .. (i + 1) * 3 * plane - 1] h w mean std
+                let part (a: int[]) = a[i * plane .. (i + 1) * plane - 1]
+                let panels =
+                    [ yield rgb
+                      match gt with Some g -> yield Pictures.colourLabels (part g) | None -> ()
+                      match camMax with Some c -> yield Pictures.heatmap rgb c[i * plane .. (i + 1) * plane - 1] | None -> ()
+                      match seeds with Some s -> yield Pictures.colourLabels (part s) | None -> ()
+                      match pseudo with Some s -> yield Pictures.colourLabels (part s) | None -> ()
+                      match seg with Some s -> yield Pictures.overlay rgb (part s) | None -> () ]
+                Pictures.writeRow (Path.Combine(dir, $"{written:D2}_{batch.Ids[i]}.png")) h w panels
+                written <- written + 1
+    written

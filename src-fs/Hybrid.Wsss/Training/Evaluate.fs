@@ -1,0 +1,93 @@
+/// Evaluation of a Predictor over a split: CAM seeds with the background-threshold sweep,
+/// pseudo masks, and segmentation (optionally multi-scale + flip). Every result names the
+/// split and the output scored.
+module Hybrid.Wsss.Training.Evaluate
+
+open Hybrid.Torch
+open Hybrid.Wsss
+open Hybrid.Wsss.Eval
+
+type private F = torch.nn.functional
+
+/// Multi-scale + flip settings (CAM fusion and test-time augmentation).
+type Scales =
+    { Scales: float list
+      Flip: bool }
+
+module Scales =
+    let single = { Scales = [ 1.0 ]; Flip = false }
+    /// MAP.md: (0.5, 1.0, 1.5) + flip.
+    let multi = { Scales = Cam.defaultScales; Flip = true }
+
+let private need name (o: 'a option) =
+    match o with
+    | Some f -> f
+    | None -> invalidOp $"this method has no {name} output to evaluate"
+
+/// Per-image present-class CAMs (1-based classes) and the GT labels, as arrays.
+let private classMaps (cams: Tensor) (labels: Tensor) (masks: Tensor) =
+    let b, k, h, w = int (cams.size 0), int (cams.size 1), int (cams.size 2), int (cams.size 3)
+    let c = cams.data<float32> ()
+    let l = labels.data<float32> ()
+    let g = masks.data<int64> ()
+    [ for i in 0 .. b - 1 ->
+        let present = [| for j in 0 .. k - 1 do if l[i * k + j] > 0.5f then yield j |]
+        let maps = Array.zeroCreate<float> (present.Length * h * w)
+        present |> Array.iteri (fun pi j ->
+            let src = (i * k + j) * h * w
+            for p in 0 .. h * w - 1 do maps[pi * h * w + p] <- float c[src + p])
+        ClassMaps.create h w (present |> Array.map (fun j -> j + 1)) maps,
+        Array.init (h * w) (fun p -> int g[i * h * w + p]) ]
+
+/// Normalised multi-scale CAMs (B, K, H, W) of a batch (absent classes 0).
+let cams (p: Predictor) (s: Scales) (batch: Batch) : Tensor =
+    let camOf = need "CAM" p.Cam
+    Cam.multiScale camOf s.Scales s.Flip batch.Images batch.Labels
+
+/// CAM seeds: the background threshold swept, the best reported with its curve. classes =
+/// K + 1 (background included).
+let camSeeds (split: Split) (classes: int) (p: Predictor) (s: Scales) (thresholds: float list) (batches: seq<Batch>) : SweepResult =
+    use _ng = torch.no_grad ()
+    let images =
+        seq {
+            for batch in batches do
+                use _scope = torch.NewDisposeScope()
+                let c = cams p s batch
+                yield! classMaps c batch.Labels (Batch.masks batch)
+        }
+    ThresholdSweep.sweepCams split classes thresholds images
+
+/// Accumulates a confusion matrix of predicted labels (B, H, W) against GT over batches.
+let private confusion (classes: int) (predict: Batch -> Tensor) (batches: seq<Batch>) =
+    use _ng = torch.no_grad ()
+    let acc = ConfusionAccumulator(classes)
+    for batch in batches do
+        use _scope = torch.NewDisposeScope()
+        let pred = predict batch
+        let gt = Batch.masks batch
+        acc.Add(gt.data<int64> () |> Array.map int, pred.data<int64> () |> Array.map int)
+    acc.Snapshot()
+
+/// The method's pseudo masks scored against GT (255 predictions count as unlabelled).
+let pseudo (split: Split) (classes: int) (p: Predictor) (batches: seq<Batch>) : EvalResult =
+    let f = need "pseudo-mask" p.Pseudo
+    Metrics.evaluate split PseudoMasks (confusion classes f batches)
+
+/// Segmentation logits fused over scales (and flips) at the image size, softmax-averaged:
+/// images (B, 3, H, W) -> probabilities (B, K + 1, H, W).
+let segmentProbs (segment: Tensor -> Tensor) (s: Scales) (images: Tensor) : Tensor =
+    use scope = torch.NewDisposeScope()
+    let h, w = images.size 2, images.size 3
+    let probs =
+        [ for sc in s.Scales do
+            let sh, sw = max 1L (int64 (round (float h * sc))), max 1L (int64 (round (float w * sc)))
+            let x = if sh = h && sw = w then images.alias () else F.interpolate(images, [| sh; sw |], mode = InterpolationMode.Bilinear)
+            yield (Cam.resize h w (segment x)).softmax(1L)
+            if s.Flip then yield (Cam.resize h w (segment (x.flip(3L)))).flip(3L).softmax(1L) ]
+    let sum = probs |> List.reduce (+)
+    (sum / float probs.Length).MoveToOuterDisposeScope()
+
+/// Segmentation predictions (argmax of the fused probabilities) scored against GT.
+let segmentation (split: Split) (classes: int) (p: Predictor) (s: Scales) (batches: seq<Batch>) : EvalResult =
+    let segment = need "segmentation" p.Segment
+    Metrics.evaluate split Segmentation (confusion classes (fun b -> (segmentProbs segment s b.Images).argmax(1L)) batches)

@@ -1,0 +1,64 @@
+namespace Hybrid.Wsss.Training
+
+open System
+open System.Globalization
+open Hybrid.Torch
+open Hybrid.Data
+open Hybrid.Vision.Backbones
+
+/// What every method is built for: the classes, the backbone, the device, the training set.
+type MethodEnv =
+    { /// K, the number of foreground classes.
+      Classes: int
+      ClassNames: string[]
+      Backbone: string
+      BackboneOptions: BackboneOptions
+      Device: Device
+      /// Training crop size (square).
+      CropSize: int
+      Steps: int
+      Seed: int
+      /// The training split (methods that look at the whole set: CSD's domains and resampling).
+      TrainSet: SegmentationDataset option }
+
+module MethodEnv =
+    /// A fresh backbone of the environment, on its device.
+    let backbone (env: MethodEnv) : Backbone =
+        let b = BackboneRegistry.Create(env.Backbone, env.BackboneOptions)
+        if env.Device <> Device.CPU then b.to_device env.Device |> ignore
+        b
+
+    /// A backbone without pretrained weights is trained like a new layer.
+    let backboneIsNew (env: MethodEnv) = isNull env.BackboneOptions.Weights
+
+    /// The lr multiplier of new layers: the papers' x10 applies on a pretrained backbone; when
+    /// the backbone itself is trained from scratch every layer is new and shares one rate.
+    let headLrMult (env: MethodEnv) (paperMult: float) = if backboneIsNew env then 1.0 else paperMult
+
+    let trainSet (env: MethodEnv) =
+        match env.TrainSet with
+        | Some ds -> ds
+        | None -> invalidOp "this method needs the training set in its environment (MethodEnv.TrainSet)"
+
+/// Parsing of `--set key=value` values with errors that say what was expected.
+module Config =
+    let parseFloat (key: string) (v: string) =
+        match Double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture) with
+        | true, x -> x
+        | _ -> invalidArg key $"--set {key}={v}: expected a number"
+
+    let parseInt (key: string) (v: string) =
+        match Int32.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture) with
+        | true, x -> x
+        | _ -> invalidArg key $"--set {key}={v}: expected an integer"
+
+    let parseBool (key: string) (v: string) =
+        match v.ToLowerInvariant() with
+        | "true" | "on" | "yes" | "1" -> true
+        | "false" | "off" | "no" | "0" -> false
+        | _ -> invalidArg key $"--set {key}={v}: expected true/false (on/off)"
+
+    /// The error for a key or value a method does not know, listing the valid ones.
+    let unknown (methodName: string) (keys: (string * string) list) (key: string) (value: string) : 'a =
+        let valid = keys |> List.map (fun (k, t) -> $"{k}={t}") |> String.concat ", "
+        invalidArg key $"--set {key}={value} is not a setting of {methodName} (valid: {valid})"

@@ -1,0 +1,62 @@
+namespace Hybrid.Wsss.Training
+
+open Hybrid.Torch
+open Hybrid.Wsss
+open Hybrid.Wsss.Schedules
+
+/// A method's default recipe on the embedded benchmark (the paper's recipe scaled to a CPU:
+/// optimizer and schedule shape as in MAP.md, steps and sizes small).
+type Recipe =
+    { Optimizer: OptimizerKind
+      /// Base learning rate (groups multiply it).
+      Lr: float
+      /// Warm-up steps before the poly decay.
+      Warmup: int
+      BatchSize: int
+      /// The loader also produces the strong view (CoSA).
+      StrongView: bool }
+
+module Recipe =
+    /// base lr with linear warm-up then poly 0.9 decay (MAP.md's schedule for every method).
+    let schedule (r: Recipe) : Schedule =
+        if r.Warmup > 0 then Schedule.build r.Lr (Schedule.warmupFrom 0.1 r.Warmup >> Schedule.poly 0.9)
+        else Schedule.build r.Lr (Schedule.poly 0.9)
+
+/// Everything a method's training needs from the outside: its environment, the loop's
+/// configuration, the batch streams and where to report.
+type RunContext =
+    { Env: MethodEnv
+      Config: TrainConfig
+      /// Training batches from a step on (strong views included when the recipe asks).
+      Batches: int -> seq<Batch>
+      /// A fresh pass over the validation split (for periodic evaluation, early stopping).
+      ValBatches: unit -> seq<Batch>
+      OnProgress: Progress -> unit
+      /// Logs a line of the run (stage changes, label regeneration).
+      Log: string -> unit }
+
+/// A registered method: its recipe, its settings and how it trains. Single-stage methods
+/// train with one Train.run; multi-stage ones (CSD, AuxSegNet+, CoSA-MS) orchestrate several.
+type MethodEntry =
+    { Name: string
+      Summary: string
+      Recipe: Recipe
+      /// The valid `--set` keys with their value forms (for help and errors).
+      Settings: (string * string) list
+      /// Trains under the context with the given `--set` pairs; returns the trained method
+      /// (its Predict is what evaluation uses) and the fully resolved settings for the report.
+      Train: RunContext -> (string * string) list -> Method * string }
+
+module MethodEntry =
+    /// The entry of a single-stage method from its typed config functions.
+    let singleStage name summary recipe settings (defaults: 'C) (set: string -> string -> 'C -> 'C) (create: MethodEnv -> 'C -> Method) =
+        { Name = name
+          Summary = summary
+          Recipe = recipe
+          Settings = settings
+          Train =
+            fun ctx sets ->
+                let cfg = sets |> List.fold (fun c (k, v) -> set k v c) defaults
+                let m = create ctx.Env cfg
+                Train.run ctx.Config m ctx.Batches ctx.OnProgress None |> ignore
+                m, sprintf "%A" cfg }
