@@ -36,7 +36,9 @@ let load (dir: string) : RunSpec =
 
 /// runs/<method>-<yyyyMMdd-HHmmss> when no folder is given.
 let fresh (methodName: string) =
-    Path.Combine("runs", $"""{methodName.Replace("+", "plus")}-{DateTime.Now:yyyyMMdd-HHmmss}""")
+    let stamp = DateTime.Now.ToString("yyyyMMdd-HHmmss")
+    let safe = methodName.Replace("+", "plus")
+    Path.Combine("runs", $"{safe}-{stamp}")
 
 /// `key=value` pairs of --set.
 let parseSets (sets: string list) =

@@ -7,6 +7,7 @@ open Hybrid.Torch
 open Hybrid.Data
 open Hybrid.Vision.Backbones
 open Hybrid.Cli
+open Spectre.Console
 
 type ListArgs =
     | Json
@@ -18,10 +19,10 @@ let list (a: ParseResults<ListArgs>) =
     if a.Contains Json then
         printfn "%s" (System.Text.Json.JsonSerializer.Serialize([ for s in specs -> dict [ "name", box s.Name; "parameters", box s.ParameterCount; "input", box s.DefaultInputSize; "output_stride", box (int s.DefaultOutputStride); "stages", box (string s.Info) ] ]))
     else
-        let t = Spectre.Console.Table().AddColumns("name", "parameters", "input", "stages (channels, stride)", "description")
+        let t = Table().AddColumns("name", "parameters", "input", "stages (channels, stride)", "description")
         for s in specs do
-            t.AddRow(s.Name, $"{float s.ParameterCount / 1e6:F2} M", string s.DefaultInputSize, Spectre.Console.Markup.Escape(string s.Info), Spectre.Console.Markup.Escape s.Description) |> ignore
-        Spectre.Console.AnsiConsole.Write t
+            t.AddRow(s.Name, $"{float s.ParameterCount / 1e6:F2} M", string s.DefaultInputSize, Markup.Escape(string s.Info), Markup.Escape s.Description) |> ignore
+        AnsiConsole.Write t
     0
 
 type InspectArgs =

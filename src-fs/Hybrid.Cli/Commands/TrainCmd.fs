@@ -161,6 +161,7 @@ let run (args: ParseResults<Args>) =
         curves out
         for line in [ results.Seeds |> Option.map (fun s -> Markdown.summary s.Best.Result + $" (best threshold {s.Best.Threshold:F2})"); results.Pseudo |> Option.map Markdown.summary; results.Segmentation |> Option.map Markdown.summary ] |> List.choose id do
             Say.info line
-        Say.info $"report: {Path.Combine(out, "report.md")}; pictures: {Path.Combine(out, "pictures")}"
+        let reportPath, picturesPath = Path.Combine(out, "report.md"), Path.Combine(out, "pictures")
+        Say.info $"report: {reportPath}; pictures: {picturesPath}"
         m.Model.Dispose()
         0

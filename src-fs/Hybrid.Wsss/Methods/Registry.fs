@@ -25,4 +25,6 @@ let names = all |> List.map (fun e -> e.Name)
 let find (name: string) =
     match all |> List.tryFind (fun e -> e.Name = name.ToLowerInvariant()) with
     | Some e -> e
-    | None -> invalidArg "method" $"unknown method '{name}' (known: {String.concat ", " names})"
+    | None ->
+        let known = String.concat ", " names
+        invalidArg "method" $"unknown method '{name}' (known: {known})"

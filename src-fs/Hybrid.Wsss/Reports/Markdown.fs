@@ -7,6 +7,8 @@ open Hybrid.Wsss.Eval
 
 let private pct (v: float) = if Double.IsNaN v then "-" else (100.0 * v).ToString("F1", CultureInfo.InvariantCulture)
 
+let private f2 (v: float) = v.ToString("F2", CultureInfo.InvariantCulture)
+
 let splitName = function Train -> "train" | TrainAug -> "train_aug" | Val -> "val" | Test -> "test"
 
 let scoredName = function CamSeeds -> "CAM seeds" | PseudoMasks -> "pseudo masks" | Segmentation -> "segmentation"
@@ -28,6 +30,6 @@ let perClass (classNames: string[]) (r: EvalResult) =
 let sweep (s: SweepResult) =
     let rows =
         s.Curve
-        |> List.map (fun p -> $"| {p.Threshold.ToString("F2", CultureInfo.InvariantCulture)} | {pct p.Result.MeanIoU} | {pct p.Result.ForegroundIoU} |")
+        |> List.map (fun p -> $"| {f2 p.Threshold} | {pct p.Result.MeanIoU} | {pct p.Result.ForegroundIoU} |")
         |> String.concat "\n"
-    $"Background-threshold sweep (best {s.Best.Threshold.ToString("F2", CultureInfo.InvariantCulture)}):\n\n| threshold | mIoU | fg IoU |\n|---|---|---|\n{rows}\n"
+    $"Background-threshold sweep (best {f2 s.Best.Threshold}):\n\n| threshold | mIoU | fg IoU |\n|---|---|---|\n{rows}\n"
