@@ -18,7 +18,9 @@ let supervised =
         [ "head", "deeplab_v1|cosa"; "new_layer_lr", "float" ]
         Supervised.defaults Supervised.set Supervised.create
 
-let all: MethodEntry list = [ cam; supervised ]
+let plda = Plda.PldaMethod.entry camRecipe
+
+let all: MethodEntry list = [ cam; supervised; plda ]
 
 let names = all |> List.map (fun e -> e.Name)
 
