@@ -33,9 +33,13 @@ let cosaMs =
       Summary = "CoSA-MS: CoSA, then a standalone LargeFOV segmentation network trained on CoSA's CAM pseudo labels"
       Recipe = cosaRecipe
       Settings = CosaMs.keys
-      Train = CosaMs.train }
+      Train = CosaMs.train
+      // the final model is stage 2's network (its checkpoint is in <run>/segmentation)
+      Build = fun env sets -> Supervised.create env (sets |> List.fold (fun c (k, v) -> CosaMs.set k v c) CosaMs.defaults).Segmentation }
 
-let all: MethodEntry list = [ cam; supervised; cosa; cosaMs ]
+let plda = Plda.PldaMethod.entry camRecipe
+
+let all: MethodEntry list = [ cam; supervised; cosa; cosaMs; plda ]
 
 let names = all |> List.map (fun e -> e.Name)
 

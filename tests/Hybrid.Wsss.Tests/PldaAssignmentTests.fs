@@ -1,0 +1,154 @@
+module Hybrid.Wsss.Tests.PldaAssignmentTests
+
+open System
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open Hybrid.Torch
+open Hybrid.Wsss.Methods.Plda
+
+/// A random assignment problem: B images, K classes, an (h, w) CAM grid; raw scores, the
+/// scores of the erased image and multi-hot labels with at least one class per image.
+type Problem =
+    { B: int; K: int; H: int; W: int; Scores: float32[]; Masked: float32[]; Labels: float32[] }
+
+let private problems =
+    gen {
+        let! b = Gen.choose (1, 3)
+        let! k = Gen.choose (1, 4)
+        let! h = Gen.choose (1, 6)
+        let! w = Gen.choose (1, 6)
+        let! seed = Gen.choose (0, Int32.MaxValue)
+        let rng = Random seed
+        let n = b * k * h * w
+        let scores = Array.init n (fun _ -> float32 (rng.NextDouble() * 4.0 - 1.0))
+        let masked = Array.init n (fun _ -> float32 (rng.NextDouble() * 4.0 - 1.5))
+        let labels =
+            Array.init b (fun _ ->
+                let l = Array.init k (fun _ -> if rng.NextDouble() < 0.5 then 1.0f else 0.0f)
+                if Array.forall ((=) 0.0f) l then l[rng.Next k] <- 1.0f
+                l)
+            |> Array.concat
+        return { B = b; K = k; H = h; W = w; Scores = scores; Masked = masked; Labels = labels }
+    }
+    |> Arb.fromGen
+
+let private maps (p: Problem) (data: float32[]) = torch.tensor (data, [| int64 p.B; int64 p.K; int64 p.H; int64 p.W |])
+let private labelsOf (p: Problem) = torch.tensor (p.Labels, [| int64 p.B; int64 p.K |])
+let private bools (t: Tensor) = t.to_type(ScalarType.UInt8).data<byte> () |> Array.map (fun v -> v <> 0uy)
+let private longs (t: Tensor) = t.to_type(ScalarType.Int64).data<int64> ()
+let private floats (t: Tensor) = t.to_type(ScalarType.Float32).data<float32> ()
+
+/// Checks the invariants of one domain record against the normalised CAMs it came from.
+let private invariants (p: Problem) (delta: float) (ncam: float32[]) (tcam: float32[]) (d: Domains) =
+    let src, tgt, dom, head = bools d.Source, bools d.Target, longs d.Domain, longs d.Head
+    let hw = p.H * p.W
+    let at (cam: float32[]) bi c i = cam[(bi * p.K + c) * hw + i]
+    let present bi c = p.Labels[bi * p.K + c] > 0.5f
+    let mutable ok = true
+    let fail msg = ok <- false; printfn "%s" msg
+    for bi in 0 .. p.B - 1 do
+        for i in 0 .. hw - 1 do
+            let j = bi * hw + i
+            if src[j] && tgt[j] then fail (sprintf "pixel %d is both source and target" j)
+            // domain labels mirror the masks; head is -1 exactly where unassigned
+            let expected = if src[j] then 0L elif tgt[j] then 1L else 255L
+            if dom[j] <> expected then fail (sprintf "domain label %d at %d, masks say %d" dom[j] j expected)
+            if (head[j] = -1L) <> (not src[j] && not tgt[j]) then fail (sprintf "head %d at %d disagrees with the masks" head[j] j)
+            // an assigned pixel lies in the support of a present class of its CAM, above delta, and its head is that class
+            let check (cam: float32[]) name =
+                let c = int head[j]
+                if c < 0 || not (present bi c) then fail (sprintf "%s pixel %d assigned to absent class %d" name j c)
+                elif not (float (at cam bi c i) > delta) then fail (sprintf "%s pixel %d: class %d CAM %g <= delta %g" name j c (at cam bi c i) delta)
+                for c' in 0 .. p.K - 1 do
+                    if at cam bi c' i > at cam bi c i then fail (sprintf "%s pixel %d: head %d is not the argmax" name j c)
+            if src[j] then check ncam "source"
+            if tgt[j] then check tcam "target"
+    ok
+
+[<Fact>]
+let ``MaskAssign: source and target are disjoint, within present classes' CAM support above delta`` () =
+    Prop.checkN 100 (
+        Prop.forAll problems (fun p ->
+            use scope = torch.NewDisposeScope()
+            let labels = labelsOf p
+            let ncam = DomainAssignment.normalise (maps p p.Scores) labels
+            let tcam = DomainAssignment.normalise (maps p p.Masked) labels
+            let d = DomainAssignment.maskAssign 0.6 ncam tcam
+            // every pixel above delta in the CAM is source (source wins ties)
+            let best = floats (ncam.amax ([| 1L |]))
+            let srcOk = Array.forall2 (fun (v: float32) s -> (float v > 0.6) = s) best (bools d.Source)
+            srcOk && invariants p 0.6 (floats ncam) (floats tcam) d))
+
+[<Fact>]
+let ``SimpleAssign: disjoint, target in (low, delta] of the same CAM`` () =
+    Prop.checkN 100 (
+        Prop.forAll problems (fun p ->
+            use scope = torch.NewDisposeScope()
+            let labels = labelsOf p
+            let ncam = DomainAssignment.normalise (maps p p.Scores) labels
+            let d = DomainAssignment.simpleAssign 0.6 0.3 ncam
+            let best = floats (ncam.amax ([| 1L |]))
+            let tgtOk = Array.forall2 (fun (v: float32) t -> (float v > 0.3 && float v <= 0.6) = t) best (bools d.Target)
+            tgtOk && invariants p 0.3 (floats ncam) (floats ncam) d))
+
+[<Fact>]
+let ``target is empty when delta is 1`` () =
+    Prop.checkN 50 (
+        Prop.forAll problems (fun p ->
+            use scope = torch.NewDisposeScope()
+            let labels = labelsOf p
+            let ncam = DomainAssignment.normalise (maps p p.Scores) labels
+            let tcam = DomainAssignment.normalise (maps p p.Masked) labels
+            let d = DomainAssignment.maskAssign 1.0 ncam tcam
+            not (d.Target.any().item<bool> ()) && not (d.Source.any().item<bool> ())))
+
+[<Fact>]
+let ``normalised CAM: present classes peak at 1, absent classes are 0`` () =
+    use scope = torch.NewDisposeScope()
+    let scores = torch.tensor ([| 2.0f; -1.0f; 4.0f; 0.0f;   3.0f; 3.0f; 1.0f; 0.0f |], [| 1L; 2L; 2L; 2L |])
+    let labels = torch.tensor ([| 1.0f; 0.0f |], [| 1L; 2L |])
+    let n = DomainAssignment.normalise scores labels
+    Assert.Equal<float32[]>([| 0.5f; 0.0f; 1.0f; 0.0f; 0.0f; 0.0f; 0.0f; 0.0f |], floats n)
+
+[<Fact>]
+let ``erasing zeroes exactly the source mask, upsampled by nearest neighbour`` () =
+    use scope = torch.NewDisposeScope()
+    torch.manual_seed 3L
+    let images = torch.rand ([| 2L; 3L; 32L; 24L |]) + 0.1                // (B, 3, H, W), no exact zeros
+    let source = torch.rand([| 2L; 4L; 3L |]).gt 0.5                      // (B, h, w), stride 8
+    let erased = DomainAssignment.erase images source                     // (B, 3, H, W)
+    let zero = bools (erased.eq 0.0)
+    let img = floats images
+    let out = floats erased
+    let src = bools source
+    for b in 0 .. 1 do
+        for c in 0 .. 2 do
+            for y in 0 .. 31 do
+                for x in 0 .. 23 do
+                    let i = ((b * 3 + c) * 32 + y) * 24 + x
+                    let inSource = src[(b * 4 + y / 8) * 3 + x / 8]
+                    Assert.Equal(inSource, zero[i])
+                    if not inSource then Assert.Equal(img[i], out[i])
+    // the erased region seen at the CAM's resolution is the source mask itself
+    let erasedCells = erased.eq(0.0).to_type(ScalarType.Float32).amin ([| 1L |], keepdim = true) // (B, 1, H, W)
+    let pooled = torch.nn.functional.avg_pool2d (erasedCells, 8L)          // (B, 1, h, w)
+    Assert.Equal<bool[]>(src, bools (pooled.squeeze(1L).eq 1.0))
+
+[<Fact>]
+let ``class activation distribution sums to one where a class is active`` () =
+    use scope = torch.NewDisposeScope()
+    let ncam = torch.tensor ([| 0.2f; 0.0f;   0.6f; 0.0f |], [| 1L; 2L; 1L; 2L |])
+    let d = floats (DomainAssignment.distribution ncam)
+    Assert.Equal(0.25f, d[0], 5)
+    Assert.Equal(0.75f, d[2], 5)
+    Assert.Equal(0.0f, d[1])
+    Assert.Equal(0.0f, d[3])
+
+[<Fact>]
+let ``shape errors name what is expected`` () =
+    use scope = torch.NewDisposeScope()
+    let ex = Assert.Throws<ArgumentException>(fun () -> DomainAssignment.normalise (torch.zeros ([| 2L; 3L |])) (torch.zeros ([| 2L; 3L |])) |> ignore)
+    Assert.Contains("(B, K, h, w)", ex.Message)
+    let ex = Assert.Throws<ArgumentException>(fun () -> DomainAssignment.erase (torch.zeros ([| 1L; 3L; 8L; 8L |])) (torch.zeros ([| 1L; 1L; 1L; 1L |])) |> ignore)
+    Assert.Contains("(B, h, w)", ex.Message)

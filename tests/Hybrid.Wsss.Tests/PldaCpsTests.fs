@@ -1,0 +1,124 @@
+module Hybrid.Wsss.Tests.PldaCpsTests
+
+open System
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open Hybrid.Torch
+open Hybrid.Wsss.Methods.Plda
+
+module Cps = ConfidentPseudoSupervision
+
+/// A random CPS problem: probabilities (B, C, h, w) (softmax of random logits), a domain
+/// mask and a head per pixel.
+type CpsProblem = { B: int; C: int; H: int; W: int; Logits: float32[]; Domain: bool[]; Head: int64[]; Ratio: float; Floor: float }
+
+let private problems =
+    gen {
+        let! b = Gen.choose (1, 3)
+        let! c = Gen.choose (2, 5)
+        let! h = Gen.choose (1, 6)
+        let! w = Gen.choose (1, 6)
+        let! seed = Gen.choose (0, Int32.MaxValue)
+        let! ratio = Gen.elements [ 0.0; 0.3; 0.6; 0.9; 1.0 ]
+        let! floor = Gen.elements [ 0.0; 0.2; 0.5 ]
+        let rng = Random seed
+        let n = b * h * w
+        return
+            { B = b; C = c; H = h; W = w
+              Logits = Array.init (b * c * h * w) (fun _ -> float32 (rng.NextDouble() * 6.0 - 3.0))
+              Domain = Array.init n (fun _ -> rng.NextDouble() < 0.5)
+              Head = Array.init n (fun _ -> int64 (rng.Next(-1, c - 1)))
+              Ratio = ratio
+              Floor = floor }
+    }
+    |> Arb.fromGen
+
+let private floats (t: Tensor) = t.to_type(ScalarType.Float32).data<float32> ()
+let private longs (t: Tensor) = t.to_type(ScalarType.Int64).data<int64> ()
+
+[<Fact>]
+let ``CPS supervises no pixel below the threshold and none outside its domain`` () =
+    Prop.checkN 100 (
+        Prop.forAll problems (fun q ->
+            use scope = torch.NewDisposeScope()
+            let p = torch.tensor(q.Logits, [| int64 q.B; int64 q.C; int64 q.H; int64 q.W |]).softmax 1L
+            let domain = torch.tensor(q.Domain |> Array.map (fun v -> if v then 1uy else 0uy), [| int64 q.B; int64 q.H; int64 q.W |]).to_type ScalarType.Bool
+            let head = torch.tensor (q.Head, [| int64 q.B; int64 q.H; int64 q.W |])
+            let confident = longs (Cps.confidentLabels q.Ratio q.Floor p)
+            let supervised = longs (Cps.targets q.Ratio q.Floor p domain head)
+            let pv = floats p
+            let hw = q.H * q.W
+            // reference threshold: tau_bc = max(floor, ratio * max_i p_bci)
+            let tau bi c = max q.Floor (q.Ratio * float (Array.init hw (fun i -> pv[(bi * q.C + c) * hw + i]) |> Array.max))
+            let mutable ok = true
+            for bi in 0 .. q.B - 1 do
+                for i in 0 .. hw - 1 do
+                    let j = bi * hw + i
+                    let probs = Array.init q.C (fun c -> pv[(bi * q.C + c) * hw + i])
+                    let best = Array.max probs
+                    let arg = Array.findIndex ((=) best) probs
+                    // confident labels: the argmax exactly where its probability beats its class threshold
+                    let expected = if float best > tau bi arg then int64 arg else 255L
+                    if confident[j] <> expected then ok <- false
+                    // supervised: only inside the domain, above the threshold, and the pixel's own class
+                    let l = supervised[j]
+                    if l <> 255L then
+                        if not q.Domain[j] then ok <- false
+                        if not (float probs[int l] > tau bi (int l)) then ok <- false
+                        if l <> q.Head[j] + 1L then ok <- false
+                        if l = 0L then ok <- false
+                    elif q.Domain[j] && expected <> 255L && expected > 0L && expected = q.Head[j] + 1L then ok <- false
+            ok))
+
+[<Fact>]
+let ``the pseudo-label distribution fixes the background logit at 1 and excludes absent classes`` () =
+    use scope = torch.NewDisposeScope()
+    // B = 1, K = 2 (class 1 absent), h = 1, w = 2
+    let scores = torch.tensor ([| 1.0f; 3.0f;   5.0f; 5.0f |], [| 1L; 2L; 1L; 2L |])
+    let labels = torch.tensor ([| 1.0f; 0.0f |], [| 1L; 2L |])
+    let logits = floats (Cps.withFixedBackground scores labels)
+    Assert.Equal<float32[]>([| 1.0f; 1.0f; 1.0f; 3.0f; -1e9f; -1e9f |], logits)
+    let p = floats (Cps.distribution (fun _ m -> m.alias ()) (torch.zeros ([| 1L; 3L; 8L; 16L |])) scores labels)
+    // softmax([1, 1]) = (0.5, 0.5); softmax([1, 3]) = (1 / (1 + e^2), e^2 / (1 + e^2))
+    let e2 = exp 2.0
+    Assert.Equal(0.5, float p[0], 6)
+    Assert.Equal(1.0 / (1.0 + e2), float p[1], 6)
+    Assert.Equal(0.5, float p[2], 6)
+    Assert.Equal(e2 / (1.0 + e2), float p[3], 6)
+    Assert.Equal(0.0f, p[4])
+    Assert.Equal(0.0f, p[5])
+
+[<Fact>]
+let ``the distribution goes through the refinement`` () =
+    use scope = torch.NewDisposeScope()
+    let scores = torch.randn ([| 2L; 3L; 4L; 4L |])
+    let labels = torch.ones ([| 2L; 3L |])
+    let images = torch.randn ([| 2L; 3L; 32L; 32L |])
+    let mutable seen = None
+    let refine (img: Tensor) (m: Tensor) =
+        seen <- Some(img.shape, m.shape)
+        m.flip 3L
+    let p = Cps.distribution refine images scores labels
+    Assert.Equal(Some([| 2L; 3L; 32L; 32L |], [| 2L; 4L; 4L; 4L |]), seen)
+    let unrefined = Cps.distribution (fun _ m -> m.alias ()) images scores labels
+    Assert.True(p.allclose (unrefined.flip 3L))
+    Assert.False(p.requires_grad)
+
+[<Fact>]
+let ``CPS loss is zero without supervised pixels and positive with some`` () =
+    use scope = torch.NewDisposeScope()
+    let logits = torch.randn ([| 2L; 3L; 4L; 4L |], requires_grad = true)
+    let none = torch.full ([| 2L; 4L; 4L |], 255.0, dtype = ScalarType.Int64)
+    let l0 = Cps.loss logits none
+    Assert.Equal(0.0, l0.item<float> ())
+    let some = torch.tensor (Array.init 32 (fun i -> if i = 1 * 4 + 2 then 2L else 255L), [| 2L; 4L; 4L |])
+    let l1 = Cps.loss logits some
+    Assert.True(l1.item<float> () > 0.0)
+    l1.backward ()
+    let g = floats logits.grad
+    // only the supervised pixel (0, :, 1, 2) receives gradient
+    g |> Array.iteri (fun i v ->
+        let b, r = i / 48, i % 48
+        let y, x = (r % 16) / 4, r % 4
+        if not (b = 0 && y = 1 && x = 2) then Assert.Equal(0.0f, v))
