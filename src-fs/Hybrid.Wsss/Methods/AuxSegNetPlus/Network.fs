@@ -1,0 +1,155 @@
+namespace Hybrid.Wsss.Methods.AuxSegNetPlus
+
+open Hybrid.Torch
+open Hybrid.Torch.Modules
+open Hybrid.Vision
+
+/// The shared feature extractor as the network sees it: a module (registered, trained,
+/// checkpointed) and the function giving its final feature map (B, D, h, w) of normalised
+/// images (B, 3, H, W).
+type SharedBackbone =
+    { Module: Module
+      Features: Tensor -> Tensor
+      /// D
+      Channels: int64 }
+
+/// One forward pass of the multi-task network; maps are at the backbone's output resolution
+/// (h, w). All tensors belong to the caller's dispose scope.
+type Outputs =
+    { /// (B, K) image-level logits (GAP of the features, then the fc classifier)
+      Scores: Tensor
+      /// (B, K, h, w) W . F before the ReLU
+      Cam: Tensor
+      /// (B, K + 1, h, w) initial segmentation logits
+      Segmentation: Tensor
+      /// (B, 1, h, w) initial saliency logits, when the saliency branch is on
+      Saliency: Tensor option
+      /// (B, K + 1, h, w) segmentation probabilities refined by the affinity (Eq. 15, 17)
+      RefinedSegmentation: Tensor option
+      /// (B, 1, h, w) saliency probabilities refined by the affinity (Eq. 14, 16), when the
+      /// affinity is constrained by saliency
+      RefinedSaliency: Tensor option
+      /// the learned affinity, for CAM refinement (Eq. 18)
+      Affinity: CrossTaskAffinity option }
+
+/// Two dilated 3x3 convolutions with ReLU (Sec. III-A: rates 6 then 12 -> 128 channels): the
+/// task-specific features of the saliency and segmentation branches.
+type DilatedBranch(inChannels: int64, channels: int64, rate1: int64, rate2: int64) as this =
+    inherit Module<Tensor, Tensor>()
+    let conv1 = new Conv2d(inChannels, channels, 3L, padding = rate1, dilation = rate1)
+    let conv2 = new Conv2d(channels, channels, 3L, padding = rate2, dilation = rate2)
+    do
+        this.RegisterModule("conv1", conv1) |> ignore
+        this.RegisterModule("conv2", conv2) |> ignore
+
+    /// (B, D, h, w) -> (B, C, h, w)
+    override _.forward(x: Tensor) : Tensor =
+        use h = conv1.forward(x).relu()
+        conv2.forward(h).relu()
+
+/// The AuxSegNet+ network (Fig. 1 / Fig. 3): shared backbone; classification branch (GAP + fc,
+/// CAM = W . F); saliency and segmentation branches (dilated convolutions, cross-task affinity
+/// module, 1x1 output conv; sigmoid / softmax); predictions refined by the learned affinity.
+/// Which parts exist follows the configuration's Tab. IV / V / X switches.
+type AuxSegNetNetwork(backbone: SharedBackbone, classes: int64, cfg: Config) as this =
+    inherit Module()
+    do Config.validate cfg |> ignore
+    let channels = int64 cfg.BranchChannels
+    let rate1, rate2 = int64 (fst cfg.Dilations), int64 (snd cfg.Dilations)
+    let withSaliency = Branches.hasSaliency cfg.Branches
+    // fc classifier as a bias-free 1x1 conv (weights W (K, D)), xavier-initialised as PSA's fc8
+    let classifier = new Conv2d(backbone.Channels, classes, 1L, bias = false)
+    do init.xavier_uniform_ (classifier.weight) |> ignore
+    let segBranch = new DilatedBranch(backbone.Channels, channels, rate1, rate2)
+    let segHead = new Conv2d(channels, classes + 1L, 1L)
+    let salBranch = if withSaliency then Some(new DilatedBranch(backbone.Channels, channels, rate1, rate2)) else None
+    let salHead = if withSaliency then Some(new Conv2d(channels, 1L, 1L)) else None
+    let affinity =
+        let variant =
+            match cfg.Kind with
+            | Pairwise -> AffinityVariant.Pairwise
+            | Dual -> AffinityVariant.Dual
+        let chunk = cfg.ChunkRows |> Option.map int64 |> Option.toNullable
+        let options source constraints =
+            DualAffinityOptions(channels, variant, source, constraints, System.Nullable(), chunk)
+        match cfg.Affinity with
+        | NoAffinity -> None
+        | SegmentationAffinity -> Some(new CrossTaskDualAffinity(options AffinitySource.SegmentationOnly AffinityConstraints.Segmentation))
+        | CrossTaskSegmentationConstraint -> Some(new CrossTaskDualAffinity(options AffinitySource.CrossTask AffinityConstraints.Segmentation))
+        | CrossTaskBothConstraints -> Some(new CrossTaskDualAffinity(options AffinitySource.CrossTask AffinityConstraints.SegmentationAndSaliency))
+    do
+        this.RegisterModule("backbone", backbone.Module) |> ignore
+        this.RegisterModule("classifier", classifier) |> ignore
+        this.RegisterModule("seg_branch", segBranch) |> ignore
+        this.RegisterModule("seg_head", segHead) |> ignore
+        match salBranch, salHead with
+        | Some b, Some h ->
+            this.RegisterModule("sal_branch", b) |> ignore
+            this.RegisterModule("sal_head", h) |> ignore
+        | _ -> ()
+        match affinity with
+        | Some a -> this.RegisterModule("affinity", a) |> ignore
+        | None -> ()
+
+    member _.Config = cfg
+    member _.Classes = classes
+    member _.Backbone = backbone
+
+    /// Parameters of the backbone (base learning rate) and of the new layers (x10).
+    member _.BackboneParameters = backbone.Module.parameters ()
+
+    member _.NewLayerParameters =
+        seq {
+            yield! classifier.parameters ()
+            yield! segBranch.parameters ()
+            yield! segHead.parameters ()
+            match salBranch, salHead with
+            | Some b, Some h ->
+                yield! b.parameters ()
+                yield! h.parameters ()
+            | _ -> ()
+            match affinity with
+            | Some a -> yield! a.parameters ()
+            | None -> ()
+        }
+
+    /// Image-level logits (B, K) and raw CAMs (B, K, h, w) of features (B, D, h, w).
+    member _.Classify(features: Tensor) : Tensor * Tensor =
+        use pooled = torch.nn.functional.adaptive_avg_pool2d(features, 1L, 1L)          // (B, D, 1, 1)
+        use s = classifier.forward(pooled)                             // (B, K, 1, 1)
+        let scores = s.flatten(1L)                                     // (B, K)
+        let cam = torch.nn.functional.conv2d(features, classifier.weight)                // (B, K, h, w)
+        scores, cam
+
+    /// Backbone features (B, D, h, w) of normalised images (B, 3, H, W).
+    member _.Features(images: Tensor) : Tensor = backbone.Features images
+
+    /// The full multi-task forward pass. No dispose scope of its own: the affinity keeps its
+    /// embeddings alive for later refinement, so everything lives in the caller's scope.
+    member this.Forward(images: Tensor) : Outputs =
+        let features = this.Features images                            // (B, D, h, w)
+        let scores, cam = this.Classify features
+        let segFeatures = segBranch.forward(features)                  // (B, C, h, w)
+        let salFeatures = salBranch |> Option.map (fun m -> m.forward(features)) // (B, C, h, w)
+        let segFeatures, salFeatures, learned =
+            match affinity with
+            | None -> segFeatures, salFeatures, None
+            | Some module' ->
+                // without a saliency branch only the segmentation-only module exists, which
+                // ignores its saliency input: the segmentation features stand in
+                let out = module'.forward(defaultArg salFeatures segFeatures, segFeatures)
+                out.SegmentationFeatures, (salFeatures |> Option.map (fun _ -> out.SaliencyFeatures)), Some out.Affinity
+        let seg = segHead.forward(segFeatures)                          // (B, K + 1, h, w)
+        let sal = Option.map2 (fun (h: Conv2d) f -> h.forward(f)) salHead salFeatures // (B, 1, h, w)
+        let refinedSeg = learned |> Option.map (fun a -> AffinityRefinement.predictions a (seg.softmax(1L)))
+        let refinedSal =
+            match learned, sal, cfg.Affinity with
+            | Some a, Some s, CrossTaskBothConstraints -> Some(AffinityRefinement.predictions a (s.sigmoid ()))
+            | _ -> None
+        { Scores = scores
+          Cam = cam
+          Segmentation = seg
+          Saliency = sal
+          RefinedSegmentation = refinedSeg
+          RefinedSaliency = refinedSal
+          Affinity = learned }

@@ -1,0 +1,131 @@
+module Hybrid.Wsss.Tests.AuxSegNetRefinementTests
+
+open System
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open Hybrid.Torch
+open Hybrid.Wsss.Methods.AuxSegNetPlus
+open Hybrid.Wsss.Tests.AuxSegNetKit
+
+let private f64 (values: float[]) (shape: int64[]) = torch.tensor(values, shape)
+
+[<Fact>]
+let ``CAM refinement by an identity affinity changes nothing`` () =
+    use scope = torch.NewDisposeScope()
+    torch.manual_seed 3L
+    let cam = torch.rand([| 2L; 3L; 4L; 5L |])                        // (B, K, h, w)
+    let eye = torch.eye(20L).unsqueeze(0L).expand([| 2L; 20L; 20L |]).contiguous()
+    let refined = AffinityRefinement.normalised (AffinityRefinement.ofMatrix eye) cam
+    close cam refined 1e-7
+
+[<Fact>]
+let ``refinement matches a reference computed with PyTorch`` () =
+    // Computed with Debian python3-torch 1.13:
+    //   A = [[0.5,0.3,0.2],[0.1,0.6,0.1],[0.2,0.2,0.9]]; x = [[0.2,0.5,0.9],[0.8,0.5,0.1]] (K=2, N=3)
+    //   print(((x @ A.T) / A.sum(1)).flatten().tolist())
+    use scope = torch.NewDisposeScope()
+    let a = f64 [| 0.5; 0.3; 0.2; 0.1; 0.6; 0.1; 0.2; 0.2; 0.9 |] [| 1L; 3L; 3L |]
+    let x = f64 [| 0.2; 0.5; 0.9; 0.8; 0.5; 0.1 |] [| 1L; 2L; 1L; 3L |]
+    let expected = f64 [| 0.43; 0.5125; 0.7307692307692308; 0.57; 0.4875; 0.2692307692307693 |] [| 1L; 2L; 1L; 3L |]
+    close expected (AffinityRefinement.normalised (AffinityRefinement.ofMatrix a) x) 1e-12
+
+/// Random non-negative affinities (optionally row-stochastic) and softmax predictions.
+let private refineCase (seed: int) (rowStochastic: bool) =
+    torch.manual_seed (int64 seed)
+    let n = 12L
+    let logits = torch.randn([| 2L; n; n |]) * 3.0
+    let a = if rowStochastic then logits.softmax(2L) else logits.exp()   // (B, N, N) >= 0
+    let p = (torch.randn([| 2L; 4L; 3L; 4L |]) * 2.0).softmax(1L)          // (B, K, 3, 4)
+    a, p
+
+[<Fact>]
+let ``refined predictions from a row-stochastic affinity stay distributions`` () =
+    Prop.checkN 30 (
+        Prop.forAll (Arb.fromGen (Gen.choose (0, 100000))) (fun seed ->
+            use scope = torch.NewDisposeScope()
+            let a, p = refineCase seed true
+            let r = AffinityRefinement.normalised (AffinityRefinement.ofMatrix a) p
+            let sums = r.sum(1L)
+            maxAbs (sums - 1.0) < 1e-5 && (r.amin([| 0L; 1L; 2L; 3L |]).item<float32> ()) >= 0.0f
+            // a row-stochastic A needs no normalisation: op(1) = 1
+            && maxAbs (r - (AffinityRefinement.ofMatrix a p)) < 1e-5)
+    )
+
+[<Fact>]
+let ``normalisation keeps predictions distributions for any non-negative affinity`` () =
+    Prop.checkN 30 (
+        Prop.forAll (Arb.fromGen (Gen.choose (0, 100000))) (fun seed ->
+            use scope = torch.NewDisposeScope()
+            let a, p = refineCase seed false
+            let r = AffinityRefinement.normalised (AffinityRefinement.ofMatrix a) p
+            let sigmoidLike = p.narrow(1L, 0L, 1L)                      // in [0, 1]
+            let s = AffinityRefinement.normalised (AffinityRefinement.ofMatrix a) sigmoidLike
+            maxAbs (r.sum(1L) - 1.0) < 1e-5
+            && (s.amin([| 0L; 1L; 2L; 3L |]).item<float32> ()) >= 0.0f
+            && (s.amax([| 0L; 1L; 2L; 3L |]).item<float32> ()) <= 1.0f + 1e-6f)
+    )
+
+[<Fact>]
+let ``the network's refined outputs are distributions (dual cross-task affinity with unary term)`` () =
+    use scope = torch.NewDisposeScope()
+    use net = tinyNetwork tinyConfig
+    let b = batch 5L 2
+    let out = net.Forward b.Images
+    let seg = out.RefinedSegmentation.Value                           // (B, K + 1, 8, 8)
+    let sal = out.RefinedSaliency.Value                               // (B, 1, 8, 8)
+    Assert.Equal<int64[]>([| 2L; 4L; 8L; 8L |], seg.shape)
+    Assert.True(maxAbs (seg.sum(1L) - 1.0) < 1e-5)
+    Assert.True(seg.ge(0.0).all().item<bool> ())
+    Assert.True(sal.ge(0.0).logical_and(sal.le(1.0)).all().item<bool> ())
+    // without normalisation the unary term would double the class sum
+    let raw = out.Affinity.Value.Refine(out.Segmentation.softmax(1L), true)
+    Assert.True(maxAbs (raw.sum(1L) - 1.0) > 0.5)
+
+[<Fact>]
+let ``Eq. 18 on the network's affinity is the dense pairwise matrix applied and normalised`` () =
+    use scope = torch.NewDisposeScope()
+    use net = tinyNetwork tinyConfig
+    let b = batch 6L 2
+    let out = net.Forward b.Images
+    let a = out.Affinity.Value
+    let cam = out.Cam.relu()
+    let viaDense = AffinityRefinement.normalised (AffinityRefinement.ofMatrix (a.Dense())) cam
+    close viaDense (AffinityRefinement.cam a cam) 1e-5
+
+[<Fact>]
+let ``normalised refinement has the gradient of finite differences`` () =
+    use scope = torch.NewDisposeScope()
+    torch.manual_seed 9L
+    let a = torch.rand([| 1L; 6L; 6L |], dtype = ScalarType.Float64) + 0.1
+    let x = torch.rand([| 1L; 2L; 2L; 3L |], dtype = ScalarType.Float64)
+    let w = torch.randn([| 1L; 2L; 2L; 3L |], dtype = ScalarType.Float64)
+    let objective (m: Tensor) = (AffinityRefinement.normalised (AffinityRefinement.ofMatrix m) x * w).sum()
+    let leaf = a.detach().requires_grad_(true)
+    objective(leaf).backward()
+    let analytic = leaf.grad.data<float> ()
+    let flat = a.data<float> ()
+    let eps = 1e-6
+    for i in 0 .. flat.Length - 1 do
+        let shifted (d: float) =
+            let v = Array.copy flat
+            v.[i] <- v.[i] + d
+            use m = torch.tensor(v, [| 1L; 6L; 6L |])
+            use _ng = torch.no_grad ()
+            (objective m).item<float> ()
+        let numeric = (shifted eps - shifted -eps) / (2.0 * eps)
+        Assert.True(abs (numeric - analytic.[i]) < 1e-6, sprintf "entry %d: numeric %g, analytic %g" i numeric analytic.[i])
+
+[<Fact>]
+let ``probability cross entropy matches PyTorch's nll_loss of log-probabilities`` () =
+    // Computed with Debian python3-torch 1.13: p = [[0.7,0.2,0.1],[0.1,0.1,0.8]] (pixels x classes),
+    //   F.nll_loss(p.T.reshape(1,3,1,2).clamp_min(1e-8).log(), t, ignore_index=255):
+    //   t = [[[2,255]]] -> 2.3025850929940455; t = [[[0,2]]] -> 0.2899092476264711
+    use scope = torch.NewDisposeScope()
+    let p = f64 [| 0.7; 0.1; 0.2; 0.1; 0.1; 0.8 |] [| 1L; 3L; 1L; 2L |]
+    let t1 = torch.tensor([| 2L; 255L |], [| 1L; 1L; 2L |])
+    let t2 = torch.tensor([| 0L; 2L |], [| 1L; 1L; 2L |])
+    Assert.Equal(2.3025850929940455, (Objective.probabilityCrossEntropy p t1).item<float> (), 10)
+    Assert.Equal(0.2899092476264711, (Objective.probabilityCrossEntropy p t2).item<float> (), 10)
+    let allIgnored = torch.tensor([| 255L; 255L |], [| 1L; 1L; 2L |])
+    Assert.Equal(0.0, (Objective.probabilityCrossEntropy p allIgnored).item<float> ())
