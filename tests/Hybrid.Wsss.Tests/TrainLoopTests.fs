@@ -67,6 +67,7 @@ let ``a non-finite loss stops the run naming the term and keeps the last checkpo
 [<Fact>]
 let ``resume continues exactly as if never stopped`` () =
     let run (dir: string) (resume: bool) =
+        torch.manual_seed 11L
         let m = CamBaseline.create (TinyScenes.env 6) CamBaseline.defaults
         let cfg = { TinyScenes.config 6 with OutDir = Some dir; Resume = resume; CheckpointEvery = Some 3 }
         Train.run cfg m (TinyScenes.batches false) ignore None |> ignore
@@ -75,6 +76,7 @@ let ``resume continues exactly as if never stopped`` () =
     let straight = run straightDir false
     // interrupted after 3 steps (Ctrl-C: checkpoint at step 3), then resumed to 6
     let splitDir = Path.Combine(Path.GetTempPath(), $"hybrid-split-{Guid.NewGuid():N}")
+    torch.manual_seed 11L
     let first = CamBaseline.create (TinyScenes.env 6) CamBaseline.defaults
     let cfg3 = { TinyScenes.config 6 with OutDir = Some splitDir; CheckpointEvery = Some 3 }
     use cts = new Threading.CancellationTokenSource()
