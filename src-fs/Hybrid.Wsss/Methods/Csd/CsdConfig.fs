@@ -69,7 +69,8 @@ type CsdConfig =
       /// Stage 1: the model and how masks are read from it.
       Stage1: Stage1
       SourceMask: SourceMaskRule
-      /// CAM scales of the stage-1 masks (the evaluation's multi-scale + flip by default).
+      /// CAM scales of the stage-1 masks: one scale by default (multi-scale + flip costs seven
+      /// times the forward passes over every single-label image).
       MaskScales: Evaluate.Scales
       /// Single-label images whose mask has fewer foreground pixels are not pasted.
       MinForegroundPixels: int
@@ -91,7 +92,7 @@ module CsdConfig =
           BackgroundWindow = None
           Stage1 = TrainBaseline
           SourceMask = CamThreshold 0.3
-          MaskScales = Evaluate.Scales.multi
+          MaskScales = Evaluate.Scales.single
           MinForegroundPixels = 16
           Baseline = CamBaseline.defaults }
 
