@@ -1,42 +1,21 @@
-/// A tiny FMNIST-Scenes set (16 train / 8 val images of 32x32) generated once per test run in
-/// a temporary folder, and the pieces CSD's tests build on it.
+/// CSD's tests on the shared tiny FMNIST-Scenes set (TinyScenes: 16 train / 8 val, 32x32):
+/// the environment, batches, and partner sources with GT-derived stage-1 masks.
 module Hybrid.Wsss.Tests.CsdFixture
 
-open System
 open System.Collections.Generic
-open System.IO
 open Hybrid.Torch
 open Hybrid.Data
-open Hybrid.Vision.Backbones
-open Hybrid.Wsss
 open Hybrid.Wsss.Training
 open Hybrid.Wsss.Data
 open Hybrid.Wsss.Methods.Csd
 
-let private root =
-    lazy
-        (let dir = Path.Combine(Path.GetTempPath(), "hybrid-csd-tests-" + Guid.NewGuid().ToString("N"))
-         FmnistScenes.Generate(FmnistScenesOptions(dir, Train = 16, Val = 8, Size = 32, Workers = Nullable 1)) |> ignore
-         AppDomain.CurrentDomain.ProcessExit.Add(fun _ -> try Directory.Delete(dir, true) with _ -> ())
-         dir)
-
-let dataDir () = root.Value
-
-let trainSet () = DataSource.openSplit (dataDir ()) VocSplit.Train None
-
 let crop = 32
 let batchSize = 4
 
-let env (ds: SegmentationDataset) : MethodEnv =
-    { Classes = ds.NumClasses - 1
-      ClassNames = ds.ClassNames |> Array.ofSeq
-      Backbone = "tiny_resnet"
-      BackboneOptions = BackboneOptions.Default
-      Device = Device.CPU
-      CropSize = crop
-      Steps = 2
-      Seed = 0
-      TrainSet = Some ds }
+let trainSet () = TinyScenes.train ()
+
+/// The tiny environment (tiny_resnet, 32x32 crops) on `ds`.
+let env (ds: SegmentationDataset) : MethodEnv = { TinyScenes.env 2 with TrainSet = Some ds }
 
 let loader (ds: SegmentationDataset) = DataSource.trainLoader ds crop batchSize 0 0 false
 

@@ -24,12 +24,15 @@ let ``only multi-label images get partners, and resampled classes co-occur with 
     for step in 0 .. 30 do
         for i in 0 .. ds.Count - 1 do
             match PartnerSource.draw src step (i % batchSize) i with
-            | None -> Assert.True(sets[i].Length = 1 || PartnerSource.pasteable src = 0, $"image {i} with classes {sets[i]} got no partner")
+            | None ->
+                // only single-label images, and images none of whose classes co-occurs with a
+                // pasteable class, go without a partner
+                Assert.True(sets[i].Length = 1 || (Resampler.distribution src.Resampler sets[i]).IsNone, $"image {i} with classes %A{sets[i]} got no partner")
             | Some d ->
                 drawn <- drawn + 1
                 Assert.True(sets[i].Length >= 2, "a single-label image is never augmented")
                 Assert.Equal<int[]>([| d.Class |], sets[d.Image])
-                Assert.True(sets[i] |> Array.exists (fun k -> n[k][d.Class] > 0L), $"class {d.Class} never co-occurs with {sets[i]}")
+                Assert.True(sets[i] |> Array.exists (fun k -> n[k][d.Class] > 0L), $"class {d.Class} never co-occurs with %A{sets[i]}")
     Assert.True(drawn > 0)
 
 [<Fact>]
@@ -60,7 +63,8 @@ let ``pasted labels are unions and consistency masks lie inside the pasted regio
                     Assert.Equal<float32[]>(union, floats p.Foreground.Labels)
                     let fgMask, fgRegion = bools p.Foreground.ForegroundMask, bools p.Foreground.PastedMask
                     Assert.True(subset fgMask fgRegion, "L_fg's pixels lie inside the pasted region")
-                    Assert.True(Array.exists id fgMask, "the pasted object is visible")
+                    // a hard paste always shows the object (a feathered edge can hide a thin one)
+                    if feather = 0 then Assert.True(Array.exists id fgMask, "the pasted object is visible")
                     // the L_fg pixels are the partner's stage-1 foreground moved by the placement
                     let fgSource = (SourceMask.toTensor SourceMask.Foreground Device.CPU p.Partner.Mask).to_type(ScalarType.Float32)
                     let moved = bools (p.Foreground.ToResultFrame(fgSource, 0.0).gt(0.5))
