@@ -23,12 +23,7 @@ let batches (ds: SegmentationDataset) = DataSource.trainStream Device.CPU (loade
 
 /// Stage-1 masks taken from the GT (tests only: deterministic masks without a trained model).
 let gtMasks (ds: SegmentationDataset) : IReadOnlyDictionary<int, SourceMask> =
-    let split = DomainSplit.split (PartnerSource.labelSets ds)
-    let d = Dictionary<int, SourceMask>()
-    for i in split.Source do
-        let m = ds.Load(i).Mask
-        d[i] <- SourceMask.ofPseudo m.Width m.Height (m.Pixels |> Array.map int64)
-    d :> IReadOnlyDictionary<int, SourceMask>
+    SourceMasks.groundTruth ds (DomainSplit.split (PartnerSource.labelSets ds)).Source
 
 let partnerSource (ds: SegmentationDataset) (pairing: Pairing) : PartnerSource =
     PartnerSource.create ds (loader ds).Augmenter (gtMasks ds) Cooccurrence.paper pairing 0L 1

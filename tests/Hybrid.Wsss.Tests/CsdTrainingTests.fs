@@ -97,6 +97,12 @@ let ``the two stages run end to end, and stage 1 can be loaded from a run folder
             let m2, _ = Csd.train (runContext ds None lines2.Add) (sets @ [ "stage1", Path.Combine(out, "stage1") ])
             Assert.Contains(lines2, fun l -> l.Contains "the CAM baseline of")
             m2.Model.Dispose()
+            // the oracle diagnostic needs no stage 1
+            let lines3 = Collections.Generic.List<string>()
+            let m3, _ = Csd.train (runContext ds None lines3.Add) [ "source_masks", "gt_oracle" ]
+            Assert.Contains(lines3, fun l -> l.Contains "ORACLE")
+            Assert.DoesNotContain(lines3, fun l -> l.Contains "training the CAM baseline")
+            m3.Model.Dispose()
             let e = Assert.Throws<FileNotFoundException>(fun () -> Csd.train (runContext ds None ignore) [ "stage1", Path.Combine(out, "nowhere") ] |> ignore)
             Assert.Contains("hybrid train --method cam", e.Message)
         finally
@@ -121,6 +127,7 @@ let ``settings parse, and unknown keys or bad values list what is valid`` () =
     Assert.Equal(Cam.Gmp, c.Baseline.Pooling)
     Assert.Equal(FromRun "runs/Cam-600", c.Stage1)
     Assert.Equal(CamThreshold 0.4, (CsdConfig.set "mask_threshold" "0.4" c).SourceMask)
+    Assert.Equal(GroundTruthOracle, (CsdConfig.set "source_masks" "gt_oracle" c).SourceMask)
     let e = Assert.Throws<ArgumentException>(fun () -> CsdConfig.set "lambda3" "1" CsdConfig.defaults |> ignore)
     Assert.Contains("lambda1=float", e.Message)
     Assert.Contains("resampling=on|off", e.Message)

@@ -34,12 +34,17 @@ module Csd =
 
     /// The stage-2 partner source: stage-1 masks of the single-label images, the loader's
     /// training augmentation, the resampler.
-    let partners (ctx: RunContext) (cfg: CsdConfig) (stage1: Method) : PartnerSource =
+    let partners (ctx: RunContext) (cfg: CsdConfig) (stage1: Method option) : PartnerSource =
         let env = ctx.Env
         let ds = MethodEnv.trainSet env
         let split = DomainSplit.split (PartnerSource.labelSets ds)
         ctx.Log $"csd: {split.Source.Length} single-label (source) and {split.Target.Length} multi-label (target) training images"
-        let masks = SourceMasks.compute env.Device stage1.Predict cfg.SourceMask cfg.MaskScales ds split.Source
+        let masks =
+            match stage1 with
+            | Some m -> SourceMasks.compute env.Device m.Predict cfg.SourceMask cfg.MaskScales ds split.Source
+            | None ->
+                ctx.Log "csd stage 1: DIAGNOSTIC ORACLE, the ground-truth masks of the single-label images (not weakly supervised)"
+                SourceMasks.groundTruth ds split.Source
         let fgFraction =
             if masks.Count = 0 then 0.0
             else masks.Values |> Seq.averageBy (fun m -> float (SourceMask.foregroundPixels m) / float m.Pixels.Length)
@@ -77,11 +82,12 @@ module Csd =
             if not cfg.CopyPaste then
                 ctx.Log "csd: copy-paste off (the component table's baseline row): L = L_cls"
                 Some None
+            elif cfg.SourceMask = GroundTruthOracle then Some(Some(partners ctx cfg None))
             else
                 match stage1 ctx cfg with
                 | None -> None
                 | Some s1 ->
-                    try Some(Some(partners ctx cfg s1)) finally s1.Model.Dispose()
+                    try Some(Some(partners ctx cfg (Some s1))) finally s1.Model.Dispose()
         let m = CsdMethod.create cfg net (Option.flatten source) ctx.Env
         match source with
         | None -> m, resolved // stage 1 was cancelled: the caller reports it and stops

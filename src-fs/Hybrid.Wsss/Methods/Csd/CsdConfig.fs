@@ -32,6 +32,9 @@ type SourceMaskRule =
     | CamThreshold of threshold: float
     /// The stage-1 method's own pseudo masks (its Predictor.Pseudo); 255 there = unreliable.
     | MethodPseudo
+    /// Diagnostic upper bound, NOT weakly supervised: the single-label images' ground-truth
+    /// masks stand in for stage 1 (isolates the effect of stage-1 mask quality).
+    | GroundTruthOracle
 
 /// Where the stage-1 model comes from.
 type Stage1 =
@@ -111,7 +114,7 @@ module CsdConfig =
           "feather", "int"
           "bg_window", "int|none"
           "stage1", "train|<cam run folder>"
-          "source_masks", "cam|pseudo"
+          "source_masks", "cam|pseudo|gt_oracle"
           "mask_threshold", "float"
           "mask_scales", "multi|single"
           "min_fg_pixels", "int"
@@ -146,8 +149,9 @@ module CsdConfig =
         | "stage1", "train" -> { c with Stage1 = TrainBaseline }
         | "stage1", _ -> { c with Stage1 = FromRun v }
         | "source_masks", "cam" ->
-            { c with SourceMask = (match c.SourceMask with CamThreshold _ -> c.SourceMask | MethodPseudo -> CamThreshold 0.3) }
+            { c with SourceMask = (match c.SourceMask with CamThreshold _ -> c.SourceMask | _ -> CamThreshold 0.3) }
         | "source_masks", "pseudo" -> { c with SourceMask = MethodPseudo }
+        | "source_masks", "gt_oracle" -> { c with SourceMask = GroundTruthOracle }
         | "mask_threshold", x -> { c with SourceMask = CamThreshold(Config.parseFloat key x) }
         | "mask_scales", "multi" -> { c with MaskScales = Evaluate.Scales.multi }
         | "mask_scales", "single" -> { c with MaskScales = Evaluate.Scales.single }

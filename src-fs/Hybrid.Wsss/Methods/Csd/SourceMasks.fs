@@ -89,10 +89,20 @@ module SourceMasks =
         | Some f -> f
         | None -> invalidOp $"CSD stage 1: the stage-1 method has no {name} output to read source masks from (use source_masks=cam with a CAM method, or a method with pseudo masks)"
 
+    /// The ground-truth masks of `indices` (the GroundTruthOracle diagnostic; 255 stays unreliable).
+    let groundTruth (ds: SegmentationDataset) (indices: int[]) : IReadOnlyDictionary<int, SourceMask> =
+        if not ds.HasMasks then invalidOp "CSD source_masks=gt_oracle: the training split has no SegmentationClass masks"
+        let result = Dictionary<int, SourceMask>()
+        for i in indices do
+            let m = ds.Load(i).Mask
+            result[i] <- SourceMask.ofPseudo m.Width m.Height (m.Pixels |> Array.map int64)
+        result :> IReadOnlyDictionary<int, SourceMask>
+
     /// Masks of `indices` (single-label images of `ds`) read from the predictor's outputs on
     /// the unaugmented images, in groups of up to 16 images of one size. The predictor's
     /// model must be in eval mode.
     let compute (device: Device) (p: Predictor) (rule: SourceMaskRule) (scales: Evaluate.Scales) (ds: SegmentationDataset) (indices: int[]) : IReadOnlyDictionary<int, SourceMask> =
+        if rule = GroundTruthOracle then invalidArg (nameof rule) "SourceMasks.compute reads a predictor; the oracle masks come from SourceMasks.groundTruth"
         let k = ds.NumClasses - 1
         let aug = Augmenter(AugmentationOptions.Eval)
         let result = Dictionary<int, SourceMask>()
@@ -112,6 +122,7 @@ module SourceMasks =
                 let batch = { Ids = group |> List.map (fun (i, _) -> ds[i].Id) |> Array.ofList; Images = images; Labels = labels; Masks = None; Saliency = None; Strong = None }
                 let pseudo = (need "pseudo-mask" p.Pseudo batch).data<int64> ()                      // (n, H, W)
                 group |> List.iteri (fun j (i, _) -> result[i] <- SourceMask.ofPseudo w h pseudo[j * h * w .. (j + 1) * h * w - 1])
+            | GroundTruthOracle -> ()
         use _ng = torch.no_grad ()
         let mutable group = []
         for i in indices do
