@@ -39,7 +39,18 @@ let cosaMs =
 
 let plda = Plda.PldaMethod.entry camRecipe
 
-let all: MethodEntry list = [ cam; supervised; cosa; cosaMs; plda ]
+/// CSD on the CAM baseline: stage 1 (the baseline trained for the same steps, or stage1=<cam
+/// run folder>) gives the single-label images' masks, stage 2 trains the baseline again with
+/// the copy-paste consistency terms; same recipe as the baseline.
+let csd =
+    { Name = "csd"
+      Summary = "CSD: cross-domain semantic decoupling (copy-paste consistency from single-label images) on the CAM baseline"
+      Recipe = camRecipe
+      Settings = Csd.CsdConfig.keys
+      Train = Csd.Csd.train
+      Build = Csd.Csd.build }
+
+let all: MethodEntry list = [ cam; supervised; cosa; cosaMs; plda; csd ]
 
 let names = all |> List.map (fun e -> e.Name)
 
