@@ -190,6 +190,7 @@ let ``CoSA-MS trains CoSA, then a segmentation network on its CPL`` () =
             { Env = env
               Config = train
               Batches = fun start -> Seq.initInfinite (fun i -> batch (int64 (start + i)))
+              BatchesOf = fun _ -> failwith "CoSA-MS trains on its own CPL, not on another dataset"
               ValBatches = fun () -> Seq.empty
               OnProgress = fun p -> seen.Add(p.Losses |> List.map (fun (n, _) -> n.Length))
               Log = log.Add }

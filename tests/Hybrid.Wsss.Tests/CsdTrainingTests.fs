@@ -70,6 +70,7 @@ let private runContext (ds: Hybrid.Data.SegmentationDataset) (out: string option
     { Env = env ds
       Config = { trainConfig 2 with OutDir = out }
       Batches = batches ds
+      BatchesOf = batches
       ValBatches = fun () -> Seq.empty
       OnProgress = ignore
       Log = log }

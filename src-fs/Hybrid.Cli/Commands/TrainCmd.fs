@@ -145,6 +145,7 @@ let run (args: ParseResults<Args>) =
         { Env = e
           Config = cfg
           Batches = DataSource.trainStream Device.CPU loader
+          BatchesOf = fun ds -> DataSource.trainStream Device.CPU (DataSource.trainLoader ds spec.Crop spec.BatchSize spec.Seed (args.GetResult(Workers, 2)) recipe.StrongView)
           ValBatches = fun () -> DataSource.evalBatches Device.CPU valSet 16
           OnProgress = Progress.reporter entry.Name
           Log = Say.info }

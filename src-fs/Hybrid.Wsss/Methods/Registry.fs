@@ -50,7 +50,19 @@ let csd =
       Train = Csd.Csd.train
       Build = Csd.Csd.build }
 
-let all: MethodEntry list = [ cam; supervised; cosa; cosaMs; plda; csd ]
+/// AuxSegNet+: classification phase, then label stages with saliency, segmentation and the
+/// cross-task dual affinity, labels regenerated after each stage. The CPU recipe is the CAM
+/// baseline's optimizer (AdamW; the paper's SGD at 1e-3 suits its ImageNet-pretrained ResNet38,
+/// not a backbone trained from scratch); each phase decays from `--set lr=` (poly 0.9).
+let auxSegNetPlus =
+    { Name = AuxSegNetPlus.AuxSegNetPlusMethod.name
+      Summary = "AuxSegNet+: multi-task (classification, saliency, segmentation) with cross-task dual affinity, stage-wise label refinement"
+      Recipe = { camRecipe with Warmup = 0 }
+      Settings = AuxSegNetPlus.AuxSegNetPlusEntry.keys
+      Train = AuxSegNetPlus.AuxSegNetPlusEntry.train
+      Build = AuxSegNetPlus.AuxSegNetPlusEntry.build }
+
+let all: MethodEntry list = [ cam; supervised; cosa; cosaMs; plda; csd; auxSegNetPlus ]
 
 let names = all |> List.map (fun e -> e.Name)
 

@@ -29,6 +29,9 @@ type RunContext =
       Config: TrainConfig
       /// Training batches from a step on (strong views included when the recipe asks).
       Batches: int -> seq<Batch>
+      /// The same training recipe (crop, batch, augmentation, seed, workers) over another
+      /// dataset, e.g. the training images with a stage's pseudo labels as masks.
+      BatchesOf: Hybrid.Data.SegmentationDataset -> int -> seq<Batch>
       /// A fresh pass over the validation split (for periodic evaluation, early stopping).
       ValBatches: unit -> seq<Batch>
       OnProgress: Progress -> unit

@@ -79,6 +79,8 @@ module StageRunner =
     /// run folder (each phase writes to its own subfolder); Steps, Lr, EvalEvery and Cancel are
     /// set per phase (poly 0.9 decay over each phase's epoch budget, as the paper's SGD recipe).
     /// `onLabels` sees every generated label set (e.g. to write it to the run folder).
+    /// Cancelling `template.Cancel` stops the run at the next step with an
+    /// OperationCanceledException (the plan is not resumable mid-way).
     let run
         (net: AuxSegNetNetwork)
         (data: StageData)
@@ -99,6 +101,7 @@ module StageRunner =
             onLabels l
             current <- Some labels
         let regenerate (phase: Phase) =
+            template.Cancel.ThrowIfCancellationRequested()
             match phase, current with
             | Classification, _ -> ()
             | LabelStage 0, _
@@ -133,7 +136,8 @@ module StageRunner =
             let mutable best: Dictionary<string, Tensor> option = None
             let phaseMetrics = ResizeArray<float>()
             metrics.[phase] <- phaseMetrics
-            use cts = new CancellationTokenSource()
+            // the phase's own stop (early stopping), linked to the run's (Ctrl-C)
+            use cts = CancellationTokenSource.CreateLinkedTokenSource(template.Cancel)
             let endOfEpoch (epoch: int) =
                 let metric =
                     match phase, data.Validate with
@@ -167,6 +171,8 @@ module StageRunner =
                 endOfEpoch lastEpoch |> ignore
                 [ "epoch_metric", phaseMetrics.[phaseMetrics.Count - 1] ]
             let result = Train.run phaseCfg { m with Step = step } (data.Train phase) (onProgress phase) (Some evaluate)
+            if template.Cancel.IsCancellationRequested then
+                raise (OperationCanceledException(sprintf "AuxSegNet+ stopped during %s (its checkpoint is in that phase's folder)" (phaseName phase)))
             match result.Outcome with
             | Completed _ when lastEpoch < epochs - 1 -> endOfEpoch (epochs - 1) |> ignore // the loop does not evaluate its last step
             | _ -> ()

@@ -1,0 +1,37 @@
+namespace Hybrid.Wsss.Methods.AuxSegNetPlus
+
+open System.IO
+open Hybrid.Data
+
+/// A stage's pseudo labels on disk, so that a label stage trains through the ordinary loader
+/// with the paper's geometric augmentation (rescale, crop, flip applied to image, mask and
+/// saliency alike): `<dir>/SegmentationClass/{id}.png` (palette indices: 0 background, 1..K,
+/// 255 ignore) and `<dir>/saliency/{id}.png` (grey, value / 255 in [0, 1]).
+module LabelFolders =
+    let masksFolder (dir: string) = Path.Combine(dir, "SegmentationClass")
+    let saliencyFolder (dir: string) = Path.Combine(dir, "saliency")
+
+    /// Writes every image's labels under `dir`.
+    let write (dir: string) (labels: LabelSet) =
+        let masks, saliency = masksFolder dir, saliencyFolder dir
+        Directory.CreateDirectory masks |> ignore
+        Directory.CreateDirectory saliency |> ignore
+        let palette = VocPalette.Create 256
+        for kv in labels.Images do
+            let l = kv.Value
+            ImageIO.WritePng(Path.Combine(masks, kv.Key + ".png"), Image.Indexed(l.Width, l.Height, l.Segmentation, palette))
+            ImageIO.WritePng(Path.Combine(saliency, kv.Key + ".png"), Image(l.Width, l.Height, 1, l.Saliency))
+
+    /// The training set with its masks and saliency maps replaced by the labels under `dir`;
+    /// an image without written labels is an error that names it.
+    let dataset (dir: string) (train: SegmentationDataset) : SegmentationDataset =
+        let masks, saliency = masksFolder dir, saliencyFolder dir
+        let samples =
+            train.Samples
+            |> Seq.map (fun s ->
+                let m, sal = Path.Combine(masks, s.Id + ".png"), Path.Combine(saliency, s.Id + ".png")
+                if not (File.Exists m && File.Exists sal) then
+                    raise (FileNotFoundException $"no pseudo labels for training image '{s.Id}' under {dir} (labels are generated for every image of the training list)")
+                SegmentationSample(s.Id, s.ImagePath, m, sal, s.Classes))
+            |> Array.ofSeq
+        SegmentationDataset(train.Name + " (pseudo labels " + Path.GetFileName dir + ")", train.ClassNames, samples)
