@@ -17,8 +17,9 @@ open Hybrid.Wsss.Data
 open Hybrid.Wsss.Methods.AuxSegNetPlus
 open Hybrid.Wsss.Tests.CsdFixture
 
+// two classification epochs: the loop evaluates between them (an undefined metric, written as null)
 let private tinySets =
-    [ "channels", "8"; "dilations", "1,2"; "stages", "2"; "classification-epochs", "1"; "max-epochs", "2"
+    [ "channels", "8"; "dilations", "1,2"; "stages", "2"; "classification-epochs", "2"; "max-epochs", "2"
       "patience", "1"; "epoch-steps", "2"; "cam-scales", "1" ]
 
 let private context (out: string option) (cancel: CancellationToken) (log: string -> unit) : RunContext =

@@ -80,7 +80,9 @@ module Train =
 
     let private appendJsonl (path: string) (fields: (string * obj) list) =
         let d = Collections.Generic.Dictionary<string, obj>()
-        for k, v in fields do d[k] <- v
+        for k, v in fields do
+            // JSON has no NaN or infinity: a metric that is undefined at this step is written as null
+            d[k] <- (match v with :? float as x when Double.IsNaN x || Double.IsInfinity x -> null | _ -> v)
         File.AppendAllText(path, JsonSerializer.Serialize(d) + "\n")
 
     /// Runs `cfg.Steps` steps of `m`. batches: the batch stream starting at a given step
