@@ -137,3 +137,18 @@ let ``settings: run keys beside the method's, the default epoch spreads --steps 
     Assert.Throws<ArgumentException>(fun () -> AuxSegNetPlusEntry.settings [ "epoch-steps", "0" ] |> ignore) |> ignore
     // a cross-task affinity without the saliency branch is refused with what to change
     Assert.Contains("branches=all", (Assert.Throws<ArgumentException>(fun () -> AuxSegNetPlusEntry.settings [ "branches", "seg" ] |> ignore)).Message)
+
+[<Fact>]
+let ``without iterative refinement every stage trains on stage 0's labels, written as its own`` () =
+    singleThreaded (fun () ->
+        let out = tempDir ()
+        try
+            let m, _ = AuxSegNetPlusEntry.train (context (Some out) CancellationToken.None ignore) (tinySets @ [ "iterative", "false" ])
+            m.Model.Dispose()
+            let files k = Directory.GetFiles(LabelFolders.masksFolder (Path.Combine(out, "labels", $"stage-{k}")), "*.png") |> Array.sort
+            Assert.NotEmpty(files 0)
+            for a, b in Array.zip (files 0) (files 1) do
+                Assert.Equal<byte[]>(File.ReadAllBytes a, File.ReadAllBytes b)
+            Assert.False(Directory.Exists(Path.Combine(out, "labels", "stage-2")), "no labels after the last stage without refinement")
+        finally
+            if Directory.Exists out then Directory.Delete(out, true))

@@ -1,6 +1,8 @@
-/// `hybrid repro --spec paper-repro/<paper>/table.json [--quick]`: runs every row of a paper's
-/// ablation table over its seeds, then writes the table (mean +- std over seeds and a paired
-/// t-test of each row against its baseline row) next to the spec as RESULTS.md.
+/// `hybrid repro --spec paper-repro/<paper>/table.json [--quick] [--jobs N] [--no-train]`: runs
+/// every row of a paper's ablation table over its seeds, then writes the table (mean +- std over
+/// seeds and a paired t-test of each row against its baseline row) next to the spec as RESULTS.md.
+/// A run is identified by method, settings, steps and seed, so papers sharing a row (the CAM
+/// baseline, the supervised upper bound) share its runs; finished runs are never trained again.
 module Hybrid.Cli.Commands.ReproCmd
 
 open System
@@ -13,16 +15,28 @@ open Hybrid.Cli
 
 type Args =
     | [<Mandatory>] Spec of file: string
+    | Row of name: string
     | Quick
     | Runs of dir: string
+    | Jobs of n: int
+    | No_Train
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Spec _ -> "table spec (paper-repro/<paper>/table.json)"
+            | Spec _ -> "table spec (paper-repro/<paper>/table.json); repeat for several papers (one queue of runs)"
+            | Row _ -> "train only the rows whose name contains this text (repeatable); the table lists every row"
             | Quick -> "1 seed, few steps, on a tiny generated dataset (a smoke test of the table)"
-            | Runs _ -> "folder for the runs (default runs/repro/<paper>)"
+            | Runs _ -> "folder for the runs (default runs/repro; shared by the papers)"
+            | Jobs _ -> "runs trained at once, each a child process with cores / N threads (default 1: in this process)"
+            | No_Train -> "train nothing: write the table from the runs that have finished (missing cells shown as such)"
 
-type Row = { Name: string; Method: string; Sets: string list; Baseline: string option }
+type Row =
+    { Name: string
+      Method: string
+      Sets: string list
+      Baseline: string option
+      /// the row's own metric (e.g. seg_miou for the supervised upper bound), else the table's
+      Metric: string option }
 
 type TableSpec =
     { Paper: string
@@ -54,7 +68,17 @@ let parse (path: string) : TableSpec =
             { Name = row.GetProperty("name").GetString()
               Method = row.GetProperty("method").GetString()
               Sets = strings row "set"
-              Baseline = (match row.TryGetProperty "baseline" with | true, v -> Some(v.GetString()) | _ -> None) } ] }
+              Baseline = (match row.TryGetProperty "baseline" with | true, v -> Some(v.GetString()) | _ -> None)
+              Metric = (match row.TryGetProperty "metric" with | true, v -> Some(v.GetString()) | _ -> None) } ] }
+
+/// The run folder of a row's seed: method, settings and steps name it, so identical rows of
+/// different papers share their runs.
+let runDir (runsDir: string) (steps: int) (row: Row) (seed: int) =
+    let slug (s: string) = String(s.ToCharArray() |> Array.map (fun c -> if Char.IsLetterOrDigit c || c = '.' || c = '-' || c = '=' then c else '_'))
+    let sets = if row.Sets.IsEmpty then "default" else row.Sets |> List.map slug |> String.concat ","
+    Path.Combine(runsDir, slug row.Method, $"{sets}.{steps}steps", $"seed{seed}")
+
+let private finished (dir: string) = File.Exists(Path.Combine(dir, "results.json"))
 
 let private metricOf (dir: string) (metric: string) =
     let p = Path.Combine(dir, "results.json")
@@ -65,72 +89,141 @@ let private metricOf (dir: string) (metric: string) =
         | true, v -> 100.0 * v.GetDouble()
         | _ -> nan
 
-let private pct (v: float) = v.ToString("F1", Globalization.CultureInfo.InvariantCulture)
+let private pct (v: float) = if Double.IsNaN v then "n/a" else v.ToString("F1", Globalization.CultureInfo.InvariantCulture)
 
-/// The Markdown table of a finished grid: rows x seeds of the metric.
+/// The Markdown table of a grid: rows x seeds of each row's metric (NaN: the run is missing).
 let table (spec: TableSpec) (values: Map<string, float[]>) (quick: bool) (commit: string) (command: string) =
     let lines =
         [ yield $"# {spec.Paper}: reproduction on FMNIST-Scenes"
           yield ""
           let note = if quick then " (QUICK MODE: tiny data, few steps: a smoke test, not a result)" else ""
           yield $"Produced by `{command}` at commit {commit}{note}."
-          yield $"Metric: {spec.Metric} (%%) on val; {spec.Seeds.Length} seed(s) {spec.Seeds}; {spec.Steps} steps per run."
+          yield $"Metric: {spec.Metric} (%%) on val unless the row names another; {spec.Seeds.Length} seed(s) {spec.Seeds}; {spec.Steps} steps per run."
           yield ""
-          yield "| row | mean ± std | per seed | Δ vs baseline | paired t-test p |"
-          yield "|---|---|---|---|---|"
+          yield "| row | metric | mean ± std | per seed | Δ vs baseline | paired t-test p |"
+          yield "|---|---|---|---|---|---|"
           for row in spec.Rows do
-              let v = values[row.Name]
-              let s = PairedStats.summarise v
-              let delta, p =
-                  match row.Baseline |> Option.bind (fun b -> Map.tryFind b values) with
-                  | Some b when v.Length >= 2 ->
-                      let t = PairedStats.pairedTTest v b
-                      pct (Array.average v - Array.average b), t.PValue.ToString("F3", Globalization.CultureInfo.InvariantCulture)
-                  | Some b -> pct (Array.average v - Array.average b), "- (1 seed)"
-                  | None -> "-", "-"
-              let perSeed = v |> Array.map pct |> String.concat ", "
-              yield $"| {row.Name} | {pct s.Mean} ± {pct s.Std} | {perSeed} | {delta} | {p} |" ]
+              let all = values[row.Name]
+              let v = all |> Array.filter (fun x -> not (Double.IsNaN x))
+              let metric = defaultArg row.Metric spec.Metric
+              let perSeed = all |> Array.map pct |> String.concat ", "
+              if v.Length = 0 then yield $"| {row.Name} | {metric} | not run | {perSeed} | - | - |"
+              else
+                  let s = PairedStats.summarise v
+                  let delta, p =
+                      match row.Baseline |> Option.bind (fun b -> Map.tryFind b values) with
+                      | Some b ->
+                          // pairs of seeds where both runs finished
+                          let pairs = Array.zip all b |> Array.filter (fun (x, y) -> not (Double.IsNaN x || Double.IsNaN y))
+                          if pairs.Length >= 2 then
+                              let t = PairedStats.pairedTTest (Array.map fst pairs) (Array.map snd pairs)
+                              pct (Array.averageBy fst pairs - Array.averageBy snd pairs), t.PValue.ToString("F3", Globalization.CultureInfo.InvariantCulture)
+                          elif pairs.Length = 1 then pct (fst pairs.[0] - snd pairs.[0]), "- (1 pair)"
+                          else "-", "- (baseline not run)"
+                      | None -> "-", "-"
+                  let std = if v.Length >= 2 then pct s.Std else "-"
+                  yield $"| {row.Name} | {metric} | {pct s.Mean} ± {std} | {perSeed} | {delta} | {p} |" ]
     String.concat "\n" lines + "\n"
 
+/// Trains the pending runs as child processes of this CLI, `jobs` at a time, each with
+/// cores / jobs libtorch threads and its output in `<run>/train.log`. Returns the failures.
+let private trainInChildren (jobs: int) (pending: (string * string * string list) list) =
+    let threads = max 1 (Environment.ProcessorCount / jobs)
+    let dll = Reflection.Assembly.GetEntryAssembly().Location
+    let total = pending.Length
+    let completed = ref 0
+    let failures = Collections.Concurrent.ConcurrentBag<string>()
+    let gate = obj ()
+    let opts = Threading.Tasks.ParallelOptions(MaxDegreeOfParallelism = jobs)
+    Threading.Tasks.Parallel.ForEach(pending, opts, fun (label: string, dir: string, argv: string list) ->
+        Directory.CreateDirectory dir |> ignore
+        let logPath = Path.Combine(dir, "train.log")
+        let psi = Diagnostics.ProcessStartInfo(Environment.ProcessPath, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
+        psi.ArgumentList.Add dll
+        psi.ArgumentList.Add "train"
+        for x in argv do psi.ArgumentList.Add x
+        psi.Environment["HYBRID_NUM_THREADS"] <- string threads
+        let sw = Diagnostics.Stopwatch.StartNew()
+        lock gate (fun () -> Say.info $"start {label} ({threads} thread(s); log {logPath})")
+        use log = new StreamWriter(logPath, false)
+        use p = new Diagnostics.Process(StartInfo = psi)
+        let write (e: Diagnostics.DataReceivedEventArgs) = if not (isNull e.Data) then lock log (fun () -> log.WriteLine e.Data)
+        p.OutputDataReceived.Add write
+        p.ErrorDataReceived.Add write
+        p.Start() |> ignore
+        p.BeginOutputReadLine()
+        p.BeginErrorReadLine()
+        p.WaitForExit()
+        lock gate (fun () ->
+            completed.Value <- completed.Value + 1
+            if p.ExitCode = 0 then Say.info $"[{completed.Value}/{total}] done {label} in {sw.Elapsed.TotalMinutes:F1} min"
+            else
+                failures.Add $"{label} (exit {p.ExitCode}; see {logPath})"
+                Say.warn $"[{completed.Value}/{total}] FAILED {label} (exit {p.ExitCode}); see {logPath}")) |> ignore
+    List.ofSeq failures
+
 let run (a: ParseResults<Args>) =
-    let specPath = a.GetResult Spec
-    let spec = parse specPath
     let quick = a.Contains Quick
-    let spec, data =
+    let jobs = a.GetResult(Jobs, 1)
+    if jobs < 1 then invalidArg "jobs" $"--jobs {jobs}: must be >= 1"
+    let runsDir = a.GetResult(Runs, Path.Combine("runs", "repro" + (if quick then "-quick" else "")))
+    let data =
         if quick then
             let tiny = Path.Combine(Path.GetTempPath(), "hybrid-repro-quick-scenes")
             if not (File.Exists(Path.Combine(tiny, FmnistScenes.ManifestFile))) then
                 FmnistScenes.Generate(FmnistScenesOptions(tiny, Train = 32, Val = 16, Size = 48, Seed = 1L)) |> ignore
-            { spec with Seeds = [ List.head spec.Seeds ]; Steps = 4 }, tiny
-        else spec, spec.Data
-    let runsDir = a.GetResult(Runs, Path.Combine("runs", "repro" + (if quick then "-quick" else ""), spec.Paper.ToLowerInvariant()))
+            Some tiny
+        else None
+    let specs =
+        [ for path in a.GetResults Spec ->
+              let spec = parse path
+              path, (if quick then { spec with Seeds = [ List.head spec.Seeds ]; Steps = 4 } else spec) ]
+    let wanted (row: Row) =
+        match a.GetResults Row with
+        | [] -> true
+        | names -> names |> List.exists (fun n -> row.Name.Contains(n, StringComparison.OrdinalIgnoreCase))
     let parser = ArgumentParser.Create<TrainCmd.Args>(programName = "hybrid train")
-    let mutable values = Map.empty
-    for row in spec.Rows do
-        let vs =
-            [| for seed in spec.Seeds ->
-                let safe = row.Name.Replace(' ', '_').Replace('/', '_').Replace('+', 'p')
-                let dir = Path.Combine(runsDir, safe, "seed" + string seed)
-                if not (File.Exists(Path.Combine(dir, "results.json"))) then
-                    Say.heading $"{spec.Paper} | {row.Name} | seed {seed}"
-                    let argv =
-                        [ "--method"; row.Method; "--data"; data; "--steps"; string spec.Steps; "--seed"; string seed; "--out"; dir ]
-                        @ (if quick then [ "--crop"; "48"; "--batch-size"; "4"; "--workers"; "0" ] else spec.Extra)
-                        @ (row.Sets |> List.collect (fun s -> [ "--set"; s ]))
-                    let rc = TrainCmd.run (parser.ParseCommandLine(Array.ofList argv))
-                    if rc <> 0 then failwith $"row '{row.Name}' seed {seed} failed (exit {rc})"
-                metricOf dir spec.Metric |]
-        values <- values.Add(row.Name, vs)
+    let argvOf (spec: TableSpec) (row: Row) (seed: int) (dir: string) =
+        [ "--method"; row.Method; "--data"; defaultArg data spec.Data; "--steps"; string spec.Steps; "--seed"; string seed; "--out"; dir ]
+        @ (if quick then [ "--crop"; "48"; "--batch-size"; "4"; "--workers"; "0" ] else spec.Extra)
+        @ (row.Sets |> List.collect (fun s -> [ "--set"; s ]))
+    // one queue over every table: a run shared by rows (or papers) is trained once
+    let pending =
+        [ for _, spec in specs do
+              for row in spec.Rows |> List.filter wanted do
+                  for seed in spec.Seeds do
+                      let dir = runDir runsDir spec.Steps row seed
+                      if not (finished dir) then yield spec, row, seed, dir ]
+        |> List.distinctBy (fun (_, _, _, dir) -> dir)
+    let failures =
+        if a.Contains No_Train || pending.IsEmpty then []
+        elif jobs = 1 then
+            [ for spec, row, seed, dir in pending do
+                  Say.heading $"{spec.Paper} | {row.Name} | seed {seed}"
+                  let rc = TrainCmd.run (parser.ParseCommandLine(Array.ofList (argvOf spec row seed dir)))
+                  if rc <> 0 then yield $"{row.Name} seed {seed} (exit {rc})" ]
+        else
+            Say.info $"{pending.Length} runs to train, {jobs} at a time"
+            trainInChildren jobs [ for spec, row, seed, dir in pending -> $"{spec.Paper} | {row.Name} | seed {seed}", dir, argvOf spec row seed dir ]
     let commit =
         try
             let psi = Diagnostics.ProcessStartInfo("git", "rev-parse --short HEAD", RedirectStandardOutput = true)
             use p = Diagnostics.Process.Start psi
             p.StandardOutput.ReadToEnd().Trim()
         with _ -> "unknown"
-    let command = $"""./hybrid repro --spec {specPath}{(if quick then " --quick" else "")}"""
-    let md = table spec values quick commit command
-    let out = Path.Combine(Path.GetDirectoryName(Path.GetFullPath specPath), (if quick then "RESULTS-quick.md" else "RESULTS.md"))
-    File.WriteAllText(out, md)
-    printfn "%s" md
-    Say.info $"written to {out}"
-    0
+    for specPath, spec in specs do
+        let values =
+            spec.Rows
+            |> List.map (fun row -> row.Name, [| for seed in spec.Seeds -> metricOf (runDir runsDir spec.Steps row seed) (defaultArg row.Metric spec.Metric) |])
+            |> Map.ofList
+        let command = $"""./hybrid repro --spec {specPath}{(if quick then " --quick" else "")}"""
+        let md = table spec values quick commit command
+        let out = Path.Combine(Path.GetDirectoryName(Path.GetFullPath specPath), (if quick then "RESULTS-quick.md" else "RESULTS.md"))
+        File.WriteAllText(out, md)
+        printfn "%s" md
+        Say.info $"written to {out}"
+    match failures with
+    | [] -> 0
+    | fs ->
+        for f in fs do Say.warn $"failed: {f}"
+        1

@@ -112,6 +112,7 @@ module StageRunner =
                     // Tab. XI without iterative refinement: every stage trains on stage 0's labels
                     let l = { Labels = { previous with Stage = k }; Quality = (generated |> Seq.last).Quality }
                     generated.Add l
+                    onLabels l // the labels stage k trains on, like every other stage's
                     current <- Some l.Labels
         let train (phase: Phase) (onEpoch: int -> float -> EpochVerdict) =
             let epochs =

@@ -1,0 +1,46 @@
+/// `hybrid repro --quick` runs every row of every paper's table on a tiny generated set (1 seed,
+/// 4 steps) and writes a table with a number in every row: the commands the paper-repro
+/// READMEs give work end to end.
+module Hybrid.Cli.Tests.ReproQuickTests
+
+open System
+open System.IO
+open Argu
+open Xunit
+open Hybrid.Cli.Commands
+open Hybrid.Cli.Tests.ReproSpecTests
+
+let private quick (specPath: string) =
+    // a copy of the spec in a temp folder: the table is written next to it, not into the repository
+    let dir = Path.Combine(Path.GetTempPath(), "hybrid-repro-test-" + Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory dir |> ignore
+    let spec = Path.Combine(dir, "table.json")
+    File.Copy(specPath, spec)
+    let parser = ArgumentParser.Create<ReproCmd.Args>(programName = "hybrid repro")
+    let rc = ReproCmd.run (parser.ParseCommandLine [| "--spec"; spec; "--quick"; "--runs"; Path.Combine(dir, "runs") |])
+    dir, rc
+
+[<Theory>]
+[<InlineData("plda")>]
+[<InlineData("csd")>]
+[<InlineData("cosa")>]
+[<InlineData("auxsegnet-plus")>]
+let ``repro --quick fills every row of the table`` (paper: string) =
+    let dir, rc = quick (Path.Combine(repoRoot, "paper-repro", paper, "table.json"))
+    try
+        Assert.Equal(0, rc)
+        let md = File.ReadAllText(Path.Combine(dir, "RESULTS-quick.md"))
+        Assert.Contains("QUICK MODE", md)
+        let spec = ReproCmd.parse (Path.Combine(dir, "table.json"))
+        let rows = md.Split('\n') |> Array.filter (fun l -> l.StartsWith "| " && not (l.StartsWith "| row"))
+        Assert.Equal(spec.Rows.Length, rows.Length)
+        for r in rows do
+            Assert.DoesNotContain("not run", r)
+            Assert.DoesNotContain("n/a", r)
+        // the table is a function of the finished run folders: rebuilt without training, it is the same
+        let parser = ArgumentParser.Create<ReproCmd.Args>(programName = "hybrid repro")
+        let again = ReproCmd.run (parser.ParseCommandLine [| "--spec"; Path.Combine(dir, "table.json"); "--quick"; "--no-train"; "--runs"; Path.Combine(dir, "runs") |])
+        Assert.Equal(0, again)
+        Assert.Equal(md, File.ReadAllText(Path.Combine(dir, "RESULTS-quick.md")))
+    finally
+        if Directory.Exists dir then Directory.Delete(dir, true)

@@ -1,0 +1,82 @@
+/// The committed paper-repro table specs are runnable as written: every row names a registered
+/// method and settings that method accepts, every baseline is a row of the same table, and rows
+/// that are the same run (in one paper or across papers) share their run folder.
+module Hybrid.Cli.Tests.ReproSpecTests
+
+open System
+open System.IO
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open Hybrid.Torch
+open Hybrid.Vision.Backbones
+open Hybrid.Wsss.Training
+open Hybrid.Wsss.Methods
+open Hybrid.Cli.Commands
+
+/// The repository root (the folder holding Hybrid.sln), found from the test's output folder.
+let repoRoot =
+    let rec up (d: DirectoryInfo) =
+        if isNull d then failwith "Hybrid.sln not found above the test folder"
+        elif File.Exists(Path.Combine(d.FullName, "Hybrid.sln")) then d.FullName
+        else up d.Parent
+    up (DirectoryInfo AppContext.BaseDirectory)
+
+let specs () =
+    Directory.GetFiles(Path.Combine(repoRoot, "paper-repro"), "table.json", SearchOption.AllDirectories) |> Array.sort
+
+let private env: MethodEnv =
+    { Classes = 10
+      ClassNames = Array.init 11 (sprintf "c%d")
+      Backbone = "tiny_resnet"
+      BackboneOptions = BackboneOptions.Default
+      Device = Device.CPU
+      CropSize = 32
+      Steps = 10
+      Seed = 0
+      TrainSet = None }
+
+[<Fact>]
+let ``there is a table spec for each of the four papers`` () =
+    let papers = specs () |> Array.map (fun p -> (ReproCmd.parse p).Paper) |> Set.ofArray
+    Assert.Equal<Set<string>>(set [ "PLDA"; "CSD"; "CoSA"; "AuxSegNet+" ], papers)
+
+[<Fact>]
+let ``every row names a registered method with settings it accepts, and baselines exist`` () =
+    for path in specs () do
+        let spec = ReproCmd.parse path
+        Assert.True(spec.Seeds.Length >= 3, $"{path}: at least 3 seeds")
+        let names = spec.Rows |> List.map (fun r -> r.Name)
+        Assert.Equal(names.Length, (List.distinct names).Length)
+        Assert.Contains(spec.Rows, fun r -> r.Method = "supervised") // the upper bound
+        for row in spec.Rows do
+            let entry = Registry.find row.Method
+            let sets = row.Sets |> List.map (fun s -> match s.Split('=', 2) with [| k; v |] -> k, v | _ -> failwith $"{path}: '{s}' is not key=value")
+            // building the untrained model parses every setting; a typo fails here
+            let m = entry.Build env sets
+            m.Model.Dispose()
+            row.Baseline |> Option.iter (fun b -> Assert.True(List.contains b names, $"{path}: baseline '{b}' of '{row.Name}' is not a row"))
+
+[<Fact>]
+let ``a run folder is a function of method, settings, steps and seed`` () =
+    let row m sets : ReproCmd.Row = { Name = "x"; Method = m; Sets = sets; Baseline = None; Metric = None }
+    let genSets = Gen.elements [ "a=1"; "b=2"; "loss=bce"; "kind=pairwise"; "cam-scales=0.5,1" ] |> Gen.listOf |> Gen.map List.distinct
+    let prop =
+        Prop.forAll (Arb.fromGen (Gen.zip3 (Gen.elements [ "cam"; "csd"; "auxsegnet+" ]) genSets (Gen.zip (Gen.choose (1, 5000)) (Gen.choose (0, 9))))) (fun (m, sets, (steps, seed)) ->
+            let d = ReproCmd.runDir "runs" steps (row m sets) seed
+            // the same run under another row name is the same folder; any change of the run moves it
+            d = ReproCmd.runDir "runs" steps { row m sets with Name = "other" } seed
+            && d <> ReproCmd.runDir "runs" (steps + 1) (row m sets) seed
+            && d <> ReproCmd.runDir "runs" steps (row m sets) (seed + 1)
+            && d <> ReproCmd.runDir "runs" steps (row m (sets @ [ "extra=1" ])) seed
+            && d <> ReproCmd.runDir "runs" steps (row (m + "x") sets) seed)
+    Check.One(Config.QuickThrowOnFailure.WithMaxTest 200, prop)
+
+[<Fact>]
+let ``the CAM baseline and the upper bound of PLDA and CSD are the same runs`` () =
+    let find paper name =
+        let spec = specs () |> Array.map ReproCmd.parse |> Array.find (fun s -> s.Paper = paper)
+        spec, spec.Rows |> List.find (fun r -> r.Method = name && r.Sets.IsEmpty)
+    let (p, pCam), (c, cCam) = find "PLDA" "cam", find "CSD" "cam"
+    Assert.Equal(p.Steps, c.Steps)
+    Assert.Equal(ReproCmd.runDir "runs" p.Steps pCam 0, ReproCmd.runDir "runs" c.Steps cCam 0)
