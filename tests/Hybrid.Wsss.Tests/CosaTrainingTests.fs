@@ -183,7 +183,8 @@ let ``CoSA-MS trains CoSA, then a segmentation network on its CPL`` () =
     singleThreaded <| fun () ->
         use scope = torch.NewDisposeScope()
         let env = { registered with Steps = 2 }
-        let train = { TrainConfig.defaults 2 (Schedule.constant 1e-3) with Optimizer = AdamW 0.01; LogEvery = 1 }
+        let out = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "hybrid-cosa-ms-" + System.Guid.NewGuid().ToString("N"))
+        let train = { TrainConfig.defaults 2 (Schedule.constant 1e-3) with Optimizer = AdamW 0.01; LogEvery = 1; OutDir = Some out }
         let log = ResizeArray<string>()
         let seen = ResizeArray<int list>()
         let ctx: RunContext =
@@ -204,6 +205,10 @@ let ``CoSA-MS trains CoSA, then a segmentation network on its CPL`` () =
         let b = batch 9L
         Assert.Equal<int64[]>([| 2L; 4L; 4L; 4L |], (m.Predict.Segment.Value b.Images).shape)
         Assert.Equal<int64[]>([| 2L; 32L; 32L |], (m.Predict.Pseudo.Value b).shape)
+        // stage 2's network is the run's checkpoint, at the root where `--run` restores it from
+        Assert.True(System.IO.File.Exists(Train.checkpointPath out), "the final network's checkpoint is at the run's root")
+        Assert.True(System.IO.File.Exists(Train.checkpointPath (System.IO.Path.Combine(out, "cosa"))), "stage 1 keeps its own")
+        System.IO.Directory.Delete(out, true)
         let ex = Assert.Throws<ArgumentException>(fun () -> CosaMs.set "ms-steps" "0" CosaMs.defaults |> ignore)
         Assert.Contains("ms-steps", ex.Message)
 

@@ -66,7 +66,12 @@ let train (ctx: RunContext) (sets: (string * string) list) : Method * string =
     let pseudo = cosa.Predict.Pseudo.Value
     let relabelled start = ctx.Batches start |> Seq.map (fun b -> { b with Masks = Some(pseudo b) })
     let segCfg = { stageDir ctx.Config "segmentation" with Steps = cfg.SegmentationSteps |> Option.defaultValue ctx.Config.Steps }
-    Train.run segCfg seg relabelled ctx.OnProgress None |> ignore
+    let r = Train.run segCfg seg relabelled ctx.OnProgress None
+    // the run's model is stage 2's network: its checkpoint at the run's root is what
+    // `hybrid eval/labels/infer --run` restore (into `Build`, the segmentation network)
+    match r.Outcome, ctx.Config.OutDir, segCfg.OutDir with
+    | Completed _, Some root, Some segDir -> File.Copy(Train.checkpointPath segDir, Train.checkpointPath root, true)
+    | _ -> ()
     { seg with
         Name = "cosa-ms"
         Predict = { seg.Predict with Cam = cosa.Predict.Cam; Pseudo = cosa.Predict.Pseudo } },
