@@ -1,34 +1,54 @@
 #!/usr/bin/env bash
 # `make demo`: WSSS on the embedded benchmark, end to end, on the CPU.
 #   1. generate FMNIST-Scenes (once),
-#   2. train the CAM baseline, CoSA and the fully supervised upper bound (same backbone, seed),
+#   2. train CoSA, the CAM baseline and the fully supervised upper bound (same backbone, seed):
+#      CoSA in the foreground with its progress bar, the two references one after the other in
+#      the background (logs in their run folders), one libtorch thread each so both cores work,
 #   3. evaluate each on val and print seed / pseudo-mask / segmentation mIoU side by side.
-# Step counts are sized for about 15 minutes on 2 cores; DEMO_STEPS scales them.
+# DEMO_STEPS (default 600) sets the steps per run; finished runs are not trained again
+# (remove runs/demo to start over).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 data=data/fmnist-scenes
 runs=runs/demo
 steps=${DEMO_STEPS:-600}
+start=$(date +%s)
 
 if [ ! -f "$data/scenes.json" ]; then
   ./hybrid data scenes --out "$data"
 fi
 
-train() { # name method extra-args...
-  local name=$1; shift
-  echo
-  echo "== $name"
-  ./hybrid train --data "$data" --out "$runs/$name" --steps "$steps" --seed 0 "$@"
+train() { # method [log]: trains runs/demo/<method> unless it has finished
+  local method=$1 log=${2:-}
+  if [ -f "$runs/$method/results.json" ]; then echo "$method: finished run in $runs/$method"; return 0; fi
+  local cmd=(./hybrid train --method "$method" --data "$data" --out "$runs/$method" --steps "$steps" --seed 0)
+  if [ -n "$log" ]; then
+    mkdir -p "$runs/$method"
+    HYBRID_NUM_THREADS=1 "${cmd[@]}" > "$log" 2>&1
+  else
+    HYBRID_NUM_THREADS=1 "${cmd[@]}"
+  fi
 }
 
-methods=${DEMO_METHODS:-cam cosa}
-for m in $methods; do
-  if ./hybrid train --help 2>/dev/null | grep -q "$m"; then train "$m" --method "$m"; fi
-done
-train supervised --method supervised
+./hybrid version > /dev/null # builds once here if a source changed, not in two runs at once
+mkdir -p "$runs"
+echo "training the CAM baseline, then the supervised upper bound, in the background:"
+echo "  logs $runs/cam/train.log and $runs/supervised/train.log"
+( train cam "$runs/cam/train.log" && train supervised "$runs/supervised/train.log" ) &
+references=$!
+echo
+echo "== CoSA"
+train cosa
+echo
+echo "waiting for the reference runs ..."
+if ! wait "$references"; then
+  echo "a reference run failed; see $runs/cam/train.log and $runs/supervised/train.log" >&2
+  exit 1
+fi
 
 echo
-./hybrid compare "$runs"/*
+./hybrid compare "$runs/cam" "$runs/cosa" "$runs/supervised"
 echo
 echo "Reports and pictures: $runs/<method>/report.md and $runs/<method>/pictures/"
+echo "demo finished in $(( ($(date +%s) - start) / 60 )) min $(( ($(date +%s) - start) % 60 )) s"

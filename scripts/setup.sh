@@ -44,3 +44,5 @@ cp -u build/native-cmake/libhybrid_torch.so build/native/libhybrid_torch.so
 
 # .NET solution.
 dotnet build Hybrid.sln -c Release --nologo -v q -clp:ErrorsOnly
+# the CLI launcher (./hybrid) rebuilds only when a source is newer than this stamp
+touch build/.cli-built
