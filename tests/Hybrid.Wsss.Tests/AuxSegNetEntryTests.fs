@@ -50,10 +50,13 @@ let ``the stage-wise run writes every stage's labels, its report and a checkpoin
                 let dir = Path.Combine(out, "labels", $"stage-{k}")
                 Assert.Equal(n, Directory.GetFiles(LabelFolders.masksFolder dir, "*.png").Length)
                 Assert.Equal(n, Directory.GetFiles(LabelFolders.saliencyFolder dir, "*.png").Length)
-            Assert.Contains(lines, fun l -> l.Contains $"stage-0 labels of {n} images" && l.Contains "mIoU")
+            Assert.Contains(lines, fun l -> l.Contains $"stage-0 labels of {n} images" && l.Contains "mIoU" && l.Contains "precision" && l.Contains "recall")
             use doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(out, "stages.json")))
             let phases = [ for p in doc.RootElement.GetProperty("phases").EnumerateArray() -> p.GetProperty("phase").GetString() ]
             Assert.Equal<string list>([ "classification"; "stage-0"; "stage-1" ], phases)
+            for l in doc.RootElement.GetProperty("labels").EnumerateArray() do
+                for key in [ "train_miou"; "train_precision"; "train_recall" ] do
+                    Assert.InRange(l.GetProperty(key).GetDouble(), 0.0, 1.0)
             for p in doc.RootElement.GetProperty("phases").EnumerateArray() |> Seq.skip 1 do
                 let best = p.GetProperty("best_metric").GetDouble()
                 Assert.InRange(best, 0.0, 1.0) // a validation mIoU

@@ -34,6 +34,8 @@ type Output =
     | Cam
     | Pseudo
     | Seg
+    /// a folder of label PNGs (pseudo masks written by `labels`, a stage of AuxSegNet+, ...)
+    | Masks
 
 type SplitArg =
     | Train
@@ -44,21 +46,53 @@ let private split = function Train -> Split.Train | Val -> Split.Val
 
 type EvalArgs =
     | [<MainCommand; Mandatory>] Output of Output
-    | [<Mandatory>] Run of dir: string
+    | Run of dir: string
+    | Labels of dir: string
+    | Data of dir: string
     | Split of SplitArg
     | Tta
     | Crf
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Output _ -> "what to score: cam (seeds, background-threshold sweep), pseudo (the method's pseudo masks) or seg (segmentation)"
-            | Run _ -> "run folder of `hybrid train`"
+            | Output _ -> "what to score: cam (seeds, background-threshold sweep), pseudo (the method's pseudo masks), seg (segmentation) of a run, or masks (a folder of label PNGs)"
+            | Run _ -> "run folder of `hybrid train` (cam, pseudo, seg)"
+            | Labels _ -> "folder of label PNGs named <id>.png, or holding SegmentationClass/<id>.png (masks)"
+            | Data _ -> "dataset whose ground truth scores the masks (default data/fmnist-scenes)"
             | Split _ -> "split to score (default val)"
             | Tta -> "multi-scale (0.5, 1, 1.5) + flip for seg (CAMs always use it)"
             | Crf -> "dense CRF on the segmentation probabilities (the method's paper preset)"
 
-let eval (a: ParseResults<EvalArgs>) =
-    let dir = a.GetResult Run
+/// Scores a folder of label PNGs (palette indices: 0..K, 255 ignore) against a split's ground
+/// truth; every image of the split needs its PNG.
+let scoreMasks (labels: string) (data: string) (sp: SplitArg) : string[] * EvalResult =
+    let folder = if Directory.Exists(Path.Combine(labels, "SegmentationClass")) then Path.Combine(labels, "SegmentationClass") else labels
+    if not (Directory.Exists folder) then raise (DirectoryNotFoundException $"label folder not found: {labels}")
+    let ds = DataSource.openSplit data (vocSplit sp) None
+    if not ds.HasMasks then invalidOp $"{data} has no ground-truth masks for the {sp} split to score against"
+    let classNames = ds.ClassNames |> Array.ofSeq
+    let acc = ConfusionAccumulator(classNames.Length)
+    let missing = ResizeArray<string>()
+    for i in 0 .. ds.Count - 1 do
+        let path = Path.Combine(folder, ds.[i].Id + ".png")
+        if not (File.Exists path) then missing.Add ds.[i].Id
+        else
+            let gt = (ds.Load i).Mask
+            let pred = ImageIO.Read path
+            if pred.Channels <> 1 then invalidOp $"{path}: expected a single-channel (palette or grey) label PNG, got {pred.Channels} channels"
+            if pred.Width <> gt.Width || pred.Height <> gt.Height then
+                invalidOp $"{path} is {pred.Width}x{pred.Height} but its image is {gt.Width}x{gt.Height}"
+            acc.Add(gt.Pixels |> Array.map int, pred.Pixels |> Array.map int)
+    if missing.Count > 0 then
+        let first = missing |> Seq.truncate 5 |> String.concat ", "
+        raise (FileNotFoundException $"{missing.Count} of {ds.Count} {sp} images have no label PNG in {folder} (first: {first})")
+    let r = Metrics.evaluate (split sp) PseudoMasks (acc.Snapshot())
+    Say.info $"{ds.Count} label PNGs of {folder} scored against the {sp} ground truth of {data}"
+    classNames, r
+
+/// cam | pseudo | seg of a finished run.
+let private evalRun (a: ParseResults<EvalArgs>) =
+    let dir = match a.TryGetResult Run with Some d -> d | None -> invalidArg "run" "eval cam|pseudo|seg needs --run RUN"
     let spec, m, classNames = restore dir
     let sp = a.GetResult(Split, Val)
     let ds = DataSource.openSplit spec.Data (vocSplit sp) None
@@ -74,11 +108,26 @@ let eval (a: ParseResults<EvalArgs>) =
             let scales = if a.Contains Tta then Evaluate.Scales.multi else Evaluate.Scales.single
             let crf = if a.Contains Crf then Some CrfPreset.DeepLabLargeFov else None
             Markdown.perClass classNames (Evaluate.segmentationWith crf (split sp) c m.Predict scales (batches ()))
+        | Masks -> invalidArg "output" "eval masks scores a label folder: --labels DIR, not --run"
     printfn "%s" text
     let name = $"eval-{(a.GetResult Output).ToString().ToLowerInvariant()}-{(split sp).ToString().ToLowerInvariant()}.md"
     File.WriteAllText(Path.Combine(dir, name), text)
     Say.info $"written to {Path.Combine(dir, name)}"
     0
+
+let eval (a: ParseResults<EvalArgs>) =
+    match a.GetResult Output with
+    | Masks ->
+        let labels = match a.TryGetResult Labels with Some d -> d | None -> invalidArg "labels" "eval masks needs --labels DIR"
+        let sp = a.GetResult(Split, Train)
+        let classNames, r = scoreMasks labels (a.GetResult(Data, "data/fmnist-scenes")) sp
+        let text = Markdown.perClass classNames r
+        printfn "%s" text
+        let out = Path.Combine(labels, $"eval-masks-{(split sp).ToString().ToLowerInvariant()}.md")
+        File.WriteAllText(out, text)
+        Say.info $"written to {out}"
+        0
+    | _ -> evalRun a
 
 type LabelsArgs =
     | [<Mandatory>] Run of dir: string

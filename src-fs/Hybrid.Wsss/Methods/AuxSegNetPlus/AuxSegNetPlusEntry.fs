@@ -94,7 +94,9 @@ module AuxSegNetPlusEntry =
                                  [ "stage", box l.Labels.Stage
                                    "images", box l.Labels.Images.Count
                                    "train_miou", (l.Quality |> Option.map (fun q -> finite q.MeanIoU) |> Option.defaultValue null)
-                                   "train_fg_iou", (l.Quality |> Option.map (fun q -> finite q.ForegroundIoU) |> Option.defaultValue null) ] |]
+                                   "train_fg_iou", (l.Quality |> Option.map (fun q -> finite q.ForegroundIoU) |> Option.defaultValue null)
+                                   "train_precision", (l.Quality |> Option.map (fun q -> finite q.MeanPrecision) |> Option.defaultValue null)
+                                   "train_recall", (l.Quality |> Option.map (fun q -> finite q.MeanRecall) |> Option.defaultValue null) ] |]
                   "epoch_metrics",
                   box (dict [ for phase, values in report.EpochMetrics -> StageRunner.phaseName phase, values |> List.map finite |> Array.ofList ]) ]
         Text.Json.JsonSerializer.Serialize(doc, Text.Json.JsonSerializerOptions(WriteIndented = true))
@@ -118,7 +120,8 @@ module AuxSegNetPlusEntry =
 
     let private describe (l: StageLabels) =
         match l.Quality with
-        | Some q -> $"mIoU {q.MeanIoU * 100.0:F1}, foreground IoU {q.ForegroundIoU * 100.0:F1} against the training masks (scored only, never trained on)"
+        | Some q ->
+            $"mIoU {q.MeanIoU * 100.0:F1}, precision {q.MeanPrecision * 100.0:F1}, recall {q.MeanRecall * 100.0:F1}, foreground IoU {q.ForegroundIoU * 100.0:F1} against the training masks (scored only, never trained on)"
         | None -> "no masks to score them against"
 
     /// Trains AuxSegNet+ under the run context. The labels of every stage are written to
