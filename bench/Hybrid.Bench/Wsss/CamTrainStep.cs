@@ -1,0 +1,54 @@
+using Hybrid.Bench.Torch;
+using Hybrid.Torch;
+using Hybrid.Wsss.Methods;
+using Hybrid.Wsss.Methods.Cam;
+using Hybrid.Wsss.Training;
+
+namespace Hybrid.Bench.Wsss;
+
+/// <summary>
+/// One training step of the CAM baseline at its default CPU configuration, built and stepped
+/// as `hybrid train --method cam` does: CamBaseline.create on tiny_resnet (from scratch, output
+/// stride 8) with the CAM classifier (1x1 convolution 192 -> 10 without bias, GAP), multilabel
+/// soft margin loss, the registry's recipe (AdamW lr 1e-3, weight decay 1e-4; one rate for
+/// every group as the backbone is new), batch (16, 3, 96, 96), through the loop body of
+/// Train.run (WsssSetup.Step). Twin: bench/python/bench_wsss.py cam-step.
+/// </summary>
+public sealed class CamTrainStep : IBenchmark
+{
+    /// <summary>tiny_resnet 1,182,560 (BackboneRegistry) + classifier 192 x 10.</summary>
+    public const long ExpectedParameters = 1_184_480;
+
+    public string Name => "cam-step";
+    public string Description => "ms per CAM-baseline training step (tiny_resnet, batch 16 x 3 x 96 x 96, AdamW)";
+
+    public BenchResult Run(BenchOptions o)
+    {
+        torch.set_num_threads(o.Threads);
+        var samples = o.Samples > 0 ? o.Samples : 10;
+        var warmup = o.Warmup >= 0 ? o.Warmup : 2;
+        const int batchSize = 16;
+        torch.manual_seed(0);
+        var recipe = Registry.camRecipe;
+        var m = CamBaseline.create(WsssSetup.Env(1000), CamBaseline.defaults);
+        using var model = m.Model;
+        using var opt = WsssSetup.Optimizer(recipe, m);
+        var batch = WsssSetup.RandomBatch(batchSize, strong: false);
+        var info = TorchInfo.Of(o.Threads);
+        WsssSetup.Describe(info, recipe, m, batchSize);
+        if (info["parameters"] != ExpectedParameters.ToString())
+            throw new InvalidOperationException($"cam-step: the model has {info["parameters"]} trainable parameters, the twin expects {ExpectedParameters}");
+        Console.Error.WriteLine($"cam-step: {info["parameters"]} trainable parameters");
+        model.train();
+        var last = new List<(string, double)>();
+        var step = 0;
+        var (wall, cpu) = Sampler.Time(warmup, samples, () =>
+        {
+            last = WsssSetup.Step(m, opt, new StepContext(step, 1000), batch);
+            step++;
+        });
+        WsssSetup.Dispose(batch);
+        info["last_step_losses"] = WsssSetup.Format(last);
+        return new BenchResult(Name, "ms/step", wall, cpu, info);
+    }
+}
