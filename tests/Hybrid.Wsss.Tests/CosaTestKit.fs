@@ -13,7 +13,7 @@ let classes = 3
 /// Cheap settings: no warm-up, one scale without flip, a narrow head, a fast EMA.
 let tiny =
     { CosaConfig.defaults with
-        WarmupSteps = 0
+        Warmup = WarmupSteps 0
         PseudoScales = [ 1.0 ]
         PseudoFlip = false
         Momentum = 0.9

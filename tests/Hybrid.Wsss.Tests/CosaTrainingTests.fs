@@ -97,7 +97,7 @@ let ``with SA off the targets come from the online network itself`` () =
 let ``before the warm-up ends only the classification terms are trained`` () =
     singleThreaded <| fun () ->
         use scope = torch.NewDisposeScope()
-        let cfg = { tiny with WarmupSteps = 3 }
+        let cfg = { tiny with Warmup = WarmupSteps 3 }
         use m = model cfg
         let meth, state = Cosa.ofModel cfg m
         Assert.Equal<string list>([ "cls"; "cls_aux" ], meth.Step (ctx 2) (batch 1L) |> List.map fst)

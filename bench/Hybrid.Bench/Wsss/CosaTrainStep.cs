@@ -36,7 +36,8 @@ public sealed class CosaTrainStep : IBenchmark
         torch.manual_seed(0);
         var recipe = Registry.cosaRecipe;
         var cfg = CosaConfigModule.defaults;
-        var total = cfg.WarmupSteps + 100_000;
+        const int total = 100_000;
+        var warm = WarmupModule.steps(total, cfg.Warmup);
         var m = Cosa.create(WsssSetup.Env(total), cfg);
         using var model = m.Model;
         using var opt = WsssSetup.Optimizer(recipe, m);
@@ -49,7 +50,7 @@ public sealed class CosaTrainStep : IBenchmark
         Console.Error.WriteLine($"cosa-step: {info["parameters"]} trainable parameters (online network)");
         model.train();
         var last = new List<(string, double)>();
-        var step = cfg.WarmupSteps;                                          // every term on
+        var step = warm;                                                     // every term on
         var (wall, cpu) = Sampler.Time(warmup, samples, () =>
         {
             last = WsssSetup.Step(m, opt, new StepContext(step, total), batch);

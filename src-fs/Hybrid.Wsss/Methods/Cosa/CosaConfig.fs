@@ -46,6 +46,31 @@ type SegmentationHead =
 
 /// Every setting of CoSA, defaults from the paper's implementation details (Sec. 4.1) and,
 /// where the paper is silent, from its public code (said so per field).
+/// When guidance (the pseudo-label terms) starts.
+type Warmup =
+    /// after a fixed number of steps (the paper: 2k iterations before guidance, Fig. 1)
+    | WarmupSteps of int
+    /// after a fraction of the run's steps: at a CPU budget of a few hundred steps the paper's
+    /// 2k would be the whole run, so the default keeps guidance on for most of it
+    | WarmupFraction of float
+
+module Warmup =
+    /// The first step with guidance in a run of `total` steps.
+    let steps (total: int) (w: Warmup) : int =
+        match w with
+        | WarmupSteps n -> n
+        | WarmupFraction f -> int (Math.Round(f * float total))
+
+    /// "2000" (steps) or "0.1" (a fraction of the run, in [0, 1)).
+    let parse (key: string) (value: string) : Warmup =
+        let v = value.Trim()
+        match Int32.TryParse(v, Globalization.NumberStyles.Integer, Globalization.CultureInfo.InvariantCulture) with
+        | true, n -> WarmupSteps n
+        | _ ->
+            match Double.TryParse(v, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
+            | true, f -> WarmupFraction f
+            | _ -> invalidArg key (sprintf "--set %s=%s: expected steps (an integer, e.g. 2000) or a fraction of the run (e.g. 0.1)" key value)
+
 type CosaConfig =
     { /// Tab. 3 GC and Tab. 4a source.
       Guidance: Guidance
@@ -70,9 +95,9 @@ type CosaConfig =
       ConfidenceFloor: float
       /// m of the assignment network AN <- m AN + (1 - m) ON (Sec. 4.1: 0.9994).
       Momentum: float
-      /// Steps before the pseudo-label terms (CAM2Seg, Seg2CAM, CSC) are switched on (paper:
-      /// a 2k-iteration warm-up before guidance).
-      WarmupSteps: int
+      /// When the pseudo-label terms (CAM2Seg, Seg2CAM, CSC) are switched on (paper: a
+      /// 2k-iteration warm-up before guidance; default here 10% of the run, see Warmup).
+      Warmup: Warmup
       /// (lambda_alpha, lambda_beta) of Eq. 4 = (0.8, 1).
       Perplexity: PerplexityParams
       /// epsilon of the low-perplexity region (Eq. 9): 1.
@@ -114,7 +139,7 @@ module CosaConfig =
           QueueLength = ConfidenceQueue.defaultCapacity
           ConfidenceFloor = 0.05
           Momentum = 0.9994
-          WarmupSteps = 2000
+          Warmup = WarmupFraction 0.1
           Perplexity = Perplexity.cosa
           LowPerplexityBound = Perplexity.cosaLowPerplexityBound
           SplTemperature = 0.01
@@ -149,7 +174,10 @@ module CosaConfig =
               if cfg.QueueLength < 1 then sprintf "queue must be >= 1 batch, got %d" cfg.QueueLength
               if not (cfg.ConfidenceFloor >= 0.0 && cfg.ConfidenceFloor < 1.0) then sprintf "confidence-floor must lie in [0, 1), got %g" cfg.ConfidenceFloor
               if not (cfg.Momentum >= 0.0 && cfg.Momentum <= 1.0) then sprintf "momentum must lie in [0, 1], got %g" cfg.Momentum
-              if cfg.WarmupSteps < 0 then sprintf "warmup must be >= 0, got %d" cfg.WarmupSteps
+              match cfg.Warmup with
+              | WarmupSteps n when n < 0 -> sprintf "warmup must be >= 0 steps, got %d" n
+              | WarmupFraction f when not (f >= 0.0 && f < 1.0) -> sprintf "a warmup fraction must lie in [0, 1), got %g" f
+              | _ -> ()
               if not (cfg.Perplexity.Alpha > 0.0 && cfg.Perplexity.Alpha < 1.0) then sprintf "lambda-alpha must lie in (0, 1), got %g" cfg.Perplexity.Alpha
               if not (cfg.Perplexity.Beta > 0.0) then sprintf "lambda-beta must be > 0, got %g" cfg.Perplexity.Beta
               if not (cfg.LowPerplexityBound > 0.0) then sprintf "epsilon must be > 0, got %g" cfg.LowPerplexityBound
@@ -203,7 +231,7 @@ module CosaConfig =
           "queue", "GMM queue length in batches (100)"
           "confidence-floor", "confidences not queued for the GMM (0.05)"
           "momentum", "EMA momentum of the assignment network (0.9994)"
-          "warmup", "steps before the pseudo-label terms start (2000)"
+          "warmup", "when the pseudo-label terms start: steps (the paper: 2000) or a fraction of the run (default 0.1)"
           "lambda-alpha", "perplexity lambda_alpha (0.8)"
           "lambda-beta", "perplexity lambda_beta (1)"
           "epsilon", "low-perplexity bound of CSC (1)"
@@ -238,7 +266,7 @@ module CosaConfig =
             | "queue" -> { cfg with QueueLength = parseInt k value }
             | "confidence-floor" -> { cfg with ConfidenceFloor = parseFloat k value }
             | "momentum" -> { cfg with Momentum = parseFloat k value }
-            | "warmup" -> { cfg with WarmupSteps = parseInt k value }
+            | "warmup" -> { cfg with Warmup = Warmup.parse k value }
             | "lambda-alpha" -> { cfg with Perplexity = { cfg.Perplexity with Alpha = parseFloat k value } }
             | "lambda-beta" -> { cfg with Perplexity = { cfg.Perplexity with Beta = parseFloat k value } }
             | "epsilon" -> { cfg with LowPerplexityBound = parseFloat k value }

@@ -105,7 +105,7 @@ let losses (cfg: CosaConfig) (model: CosaModel) (state: CosaState) (ctx: StepCon
     let o = on.forward strong
     let cls = Losses.bce o.Scores batch.Labels                         // Eq. 1
     let clsAux = Losses.bce o.AuxScores batch.Labels
-    let gate = Schedule.build 1.0 (Ramps.gateFrom cfg.WarmupSteps) ctx.Clock
+    let gate = Schedule.build 1.0 (Ramps.gateFrom (Warmup.steps ctx.Total cfg.Warmup)) ctx.Clock
     if gate = 0.0 then
         [ "cls", cls; "cls_aux", clsAux ]
     else
