@@ -187,13 +187,16 @@ let run (a: ParseResults<Args>) =
         [ "--method"; row.Method; "--data"; defaultArg data spec.Data; "--steps"; string spec.Steps; "--seed"; string seed; "--out"; dir ]
         @ (if quick then [ "--crop"; "48"; "--batch-size"; "4"; "--workers"; "0" ] else spec.Extra)
         @ (row.Sets |> List.collect (fun s -> [ "--set"; s ]))
-    // one queue over every table: a run shared by rows (or papers) is trained once
+    // one queue over every table, breadth first (every row's first seed before any row's
+    // second), so a grid cut short still has each row; a run shared by rows is trained once
     let pending =
         [ for _, spec in specs do
               for row in spec.Rows |> List.filter wanted do
-                  for seed in spec.Seeds do
+                  for i, seed in List.indexed spec.Seeds do
                       let dir = runDir runsDir spec.Steps row seed
-                      if not (finished dir) then yield spec, row, seed, dir ]
+                      if not (finished dir) then yield i, (spec, row, seed, dir) ]
+        |> List.sortBy fst // stable: within a seed rank, table and row order
+        |> List.map snd
         |> List.distinctBy (fun (_, _, _, dir) -> dir)
     let failures =
         if a.Contains No_Train || pending.IsEmpty then []
