@@ -16,8 +16,13 @@ public interface IBenchmark
     BenchResult Run(BenchOptions options);
 }
 
-/// <summary>Options every benchmark understands (each may ignore some).</summary>
-public sealed record BenchOptions(int Threads, int Samples, int Warmup, int Inner);
+/// <summary>Options every benchmark understands (each may ignore some); 0 samples and a
+/// negative warm-up mean "the benchmark's default".</summary>
+public sealed record BenchOptions(int Threads, int Samples, int Warmup, int Inner)
+{
+    public int SamplesOr(int defaultSamples) => Samples > 0 ? Samples : defaultSamples;
+    public int WarmupOr(int defaultWarmup) => Warmup >= 0 ? Warmup : defaultWarmup;
+}
 
 /// <summary>Timings of one run: one wall-clock value per sample in `Unit`, the process CPU time
 /// of the same samples in the same unit (see <see cref="CpuClock"/>), plus context.</summary>

@@ -9,6 +9,7 @@ interpreter with torch on PATH (or takes PYTHON=...).
 import argparse
 import json
 import os
+import resource
 import time
 
 import torch
@@ -26,10 +27,28 @@ def blas_in_use():
         return "unknown"
 
 
+def timed(warmup, samples, body, per=1.0):
+    """Sampler.Time: wall and process-CPU ms per sample, and minor page faults per sample."""
+    wall, cpu = [], []
+    faults0 = 0
+    for s in range(warmup + samples):
+        if s == warmup:
+            faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        c0, t0 = time.process_time_ns(), time.perf_counter_ns()
+        body()
+        t1, c1 = time.perf_counter_ns(), time.process_time_ns()
+        if s >= warmup:
+            wall.append((t1 - t0) / 1e6 / per)
+            cpu.append((c1 - c0) / 1e6 / per)
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / samples if samples else 0
+    return wall, cpu, faults
+
+
 def info(threads):
     return {"libtorch": torch.__version__, "threads": str(torch.get_num_threads()),
             "threads_requested": str(threads), "blas": blas_in_use(),
-            "runtime": f"Python {'.'.join(map(str, __import__('sys').version_info[:3]))}"}
+            "runtime": f"Python {'.'.join(map(str, __import__('sys').version_info[:3]))}",
+            "malloc": "system (GLIBC_TUNABLES: " + (os.environ.get("GLIBC_TUNABLES") or "none") + ")"}
 
 
 def bench_op(a):
@@ -78,22 +97,16 @@ def bench_step(a):
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     x = torch.randn(16, 3, 64, 64)
     y = torch.randint(0, 10, (16,))
-    warmup = a.warmup if a.warmup >= 0 else 3
-    times, cpu = [], []
-    for s in range(warmup + (a.samples or 20)):
-        c0 = time.process_time_ns()
-        t0 = time.perf_counter_ns()
+    def step():
         opt.zero_grad()
         loss = F.cross_entropy(net(x), y)
         loss.backward()
         opt.step()
-        t1 = time.perf_counter_ns()
-        c1 = time.process_time_ns()
-        if s >= warmup:
-            times.append((t1 - t0) / 1e6)
-            cpu.append((c1 - c0) / 1e6)
+
+    times, cpu, faults = timed(a.warmup if a.warmup >= 0 else 3, a.samples or 20, step)
     i = info(a.threads)
     i["parameters"] = str(sum(p.numel() for p in net.parameters()))
+    i["minor_faults_per_sample"] = f"{faults:.0f}"
     return "torch-step", "ms/step", times, cpu, i
 
 

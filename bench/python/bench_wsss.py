@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_torch import info  # noqa: E402
+from bench_torch import info, timed  # noqa: E402
 import cosa_twin  # noqa: E402
 from wsss_models import CamNet, CosaNetwork, TINY_RESNET_PARAMETERS, count  # noqa: E402
 
@@ -41,18 +41,6 @@ def random_batch(strong):
     torch.manual_seed(1)
     images = torch.randn(BATCH, 3, SIDE, SIDE)
     return images, (torch.randn(BATCH, 3, SIDE, SIDE) if strong else None), labels(BATCH)
-
-
-def timed(warmup, samples, body, per=1.0):
-    wall, cpu = [], []
-    for s in range(warmup + samples):
-        c0, t0 = time.process_time_ns(), time.perf_counter_ns()
-        body()
-        t1, c1 = time.perf_counter_ns(), time.process_time_ns()
-        if s >= warmup:
-            wall.append((t1 - t0) / 1e6 / per)
-            cpu.append((c1 - c0) / 1e6 / per)
-    return wall, cpu
 
 
 def cam_setup():
@@ -87,11 +75,12 @@ def bench_cam_step(a):
     images, _, lbl = random_batch(False)
     net.train()
     last = []
-    wall, cpu = timed(a.warmup if a.warmup >= 0 else 2, a.samples or 10, lambda: last.__setitem__(slice(None), cam_step(net, opt, images, lbl)))
+    wall, cpu, faults = timed(a.warmup if a.warmup >= 0 else 2, a.samples or 10, lambda: last.__setitem__(slice(None), cam_step(net, opt, images, lbl)))
     i = info(a.threads)
     i["last_step_losses"] = fmt(last)
     i.update(parameters=str(count(net)), optimizer="AdamW 0.0001", lr="0.001", batch=f"{BATCH}x3x{SIDE}x{SIDE}",
              backbone="tiny_resnet", images_per_sample=str(BATCH))
+    i["minor_faults_per_sample"] = f"{faults:.0f}"
     return "cam-step", "ms/step", wall, cpu, i
 
 
@@ -127,12 +116,13 @@ def bench_cosa_step(a):
         opt.step()
         cosa_twin.ema_update(an, on)
 
-    wall, cpu = timed(a.warmup if a.warmup >= 0 else 1, a.samples or 5, step)
+    wall, cpu, faults = timed(a.warmup if a.warmup >= 0 else 1, a.samples or 5, step)
     i = info(a.threads)
     i["last_step_losses"] = fmt(last)
     i.update(parameters=str(n), parameters_with_assignment_network=str(n + sum(p.numel() for p in an.parameters())),
              optimizer="AdamW 0.01", lr="0.001", batch=f"{BATCH}x3x{SIDE}x{SIDE}", backbone="tiny_resnet",
              images_per_sample=str(BATCH))
+    i["minor_faults_per_sample"] = f"{faults:.0f}"
     return "cosa-step", "ms/step", wall, cpu, i
 
 
@@ -160,9 +150,10 @@ def bench_cam_eval(a):
             cams = multi_scale_cams(net, images, lbl)
             assert cams.shape[2] == SIDE
 
-    wall, cpu = timed(a.warmup if a.warmup >= 0 else 1, a.samples or 10, body)
+    wall, cpu, faults = timed(a.warmup if a.warmup >= 0 else 1, a.samples or 10, body)
     i = info(a.threads)
     i.update(parameters=str(count(net)), scales="0.5,1,1.5 + flip", batch=f"{BATCH}x3x{SIDE}x{SIDE}", images_per_sample=str(BATCH))
+    i["minor_faults_per_sample"] = f"{faults:.0f}"
     return "cam-eval", "ms/batch", wall, cpu, i
 
 

@@ -223,6 +223,7 @@ internal static partial class Native
     [DllImport(Lib)] internal static extern void hy_set_num_threads(int n);
     [DllImport(Lib)] internal static extern int hy_get_num_threads();
     [DllImport(Lib)] internal static extern void hy_set_num_interop_threads(int n);
+    [DllImport(Lib)] internal static extern int hy_mallopt(int param, int value);
     [DllImport(Lib)] internal static extern int hy_cuda_is_available();
     [DllImport(Lib)] internal static extern int hy_cuda_device_count();
     [DllImport(Lib)] internal static extern int hy_cuda_manual_seed_all(ulong seed);

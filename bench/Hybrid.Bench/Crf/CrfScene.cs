@@ -16,8 +16,8 @@ internal static class CrfScene
 
     public static BenchResult Run(string name, int size, BenchOptions o)
     {
-        var samples = o.Samples > 0 ? o.Samples : 5;
-        var warmup = o.Warmup >= 0 ? o.Warmup : 1;
+        var samples = o.SamplesOr(5);
+        var warmup = o.WarmupOr(1);
         var p = CrfParams.For(CrfPreset.Psa);
         var (img, probs) = Scene(size, size, Classes, seed: 7);
         var unary = CrfUnary.FromProbabilities(probs);

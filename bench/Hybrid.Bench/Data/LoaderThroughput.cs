@@ -23,8 +23,8 @@ public sealed class LoaderThroughput : IBenchmark
     public BenchResult Run(BenchOptions o)
     {
         torch.set_num_threads(o.Threads);
-        var samples = o.Samples > 0 ? o.Samples : 5;
-        var warmup = o.Warmup >= 0 ? o.Warmup : 1;
+        var samples = o.SamplesOr(5);
+        var warmup = o.WarmupOr(1);
         var perSample = o.Inner > 0 ? o.Inner : 8;
         const int batchSize = 16, side = 96;
         var root = Path.Combine(Path.GetTempPath(), $"hybrid-bench-scenes-{Environment.ProcessId}");

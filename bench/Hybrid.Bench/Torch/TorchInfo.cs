@@ -12,5 +12,6 @@ internal static class TorchInfo
         ["threads_requested"] = threads.ToString(),
         ["blas"] = torch.blas_in_use(),
         ["runtime"] = $".NET {Environment.Version}",
+        ["malloc"] = HostAllocator.Policy.ToString().ToLowerInvariant(),
     };
 }

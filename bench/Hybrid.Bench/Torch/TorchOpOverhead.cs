@@ -16,8 +16,8 @@ public sealed class TorchOpOverhead : IBenchmark
     public BenchResult Run(BenchOptions o)
     {
         torch.set_num_threads(o.Threads);
-        var samples = o.Samples > 0 ? o.Samples : 30;
-        var warmup = o.Warmup >= 0 ? o.Warmup : 5;
+        var samples = o.SamplesOr(30);
+        var warmup = o.WarmupOr(5);
         var inner = o.Inner > 0 ? o.Inner : 20_000;
         using var a = torch.ones(new long[] { 1 });
         using var b = torch.ones(new long[] { 1 });

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Hybrid.Torch;
 using Hybrid.Torch.Modules;
 using Hybrid.Torch.Optim;
@@ -51,32 +50,24 @@ public sealed class TorchTrainStep : IBenchmark
     public BenchResult Run(BenchOptions o)
     {
         torch.set_num_threads(o.Threads);
-        var samples = o.Samples > 0 ? o.Samples : 20;
-        var warmup = o.Warmup >= 0 ? o.Warmup : 3;
+        var samples = o.SamplesOr(20);
+        var warmup = o.WarmupOr(3);
         torch.manual_seed(0);
         using var net = new Net();
         using var opt = new SGD(net.parameters(), lr: 0.01, momentum: 0.9, weight_decay: 1e-4);
         using var x = torch.randn(new long[] { 16, 3, 64, 64 });
         using var y = torch.randint(0, 10, new long[] { 16 });
-        var times = new List<double>();
-        var cpu = new List<double>();
-        for (var s = 0; s < warmup + samples; s++)
+        var timing = Sampler.Time(warmup, samples, () =>
         {
-            var c0 = CpuClock.Ns();
-            var sw = Stopwatch.StartNew();
-            using (torch.NewDisposeScope())
-            {
-                opt.zero_grad();
-                var loss = F.cross_entropy(net.forward(x), y);
-                loss.backward();
-                opt.step();
-            }
-            sw.Stop();
-            var c1 = CpuClock.Ns();
-            if (s >= warmup) { times.Add(sw.Elapsed.TotalMilliseconds); cpu.Add((c1 - c0) / 1e6); }
-        }
+            using var scope = torch.NewDisposeScope();
+            opt.zero_grad();
+            var loss = F.cross_entropy(net.forward(x), y);
+            loss.backward();
+            opt.step();
+        });
         var info = TorchInfo.Of(o.Threads);
         info["parameters"] = net.parameter_count().ToString();
-        return new BenchResult(Name, "ms/step", times, cpu, info);
+        timing.Describe(info);
+        return new BenchResult(Name, "ms/step", timing.Wall, timing.Cpu, info);
     }
 }

@@ -20,8 +20,8 @@ public sealed class CamEvalMultiScale : IBenchmark
     public BenchResult Run(BenchOptions o)
     {
         torch.set_num_threads(o.Threads);
-        var samples = o.Samples > 0 ? o.Samples : 10;
-        var warmup = o.Warmup >= 0 ? o.Warmup : 1;
+        var samples = o.SamplesOr(10);
+        var warmup = o.WarmupOr(1);
         const int batchSize = 16;
         torch.manual_seed(0);
         var m = CamBaseline.create(WsssSetup.Env(1), CamBaseline.defaults);
@@ -29,7 +29,7 @@ public sealed class CamEvalMultiScale : IBenchmark
         var batch = WsssSetup.RandomBatch(batchSize, strong: false);
         model.eval();
         var scales = Evaluate.ScalesModule.multi;
-        var (wall, cpu) = Sampler.Time(warmup, samples, () =>
+        var timing = Sampler.Time(warmup, samples, () =>
         {
             using var noGrad = torch.no_grad();
             using var scope = torch.NewDisposeScope();
@@ -38,10 +38,11 @@ public sealed class CamEvalMultiScale : IBenchmark
         });
         WsssSetup.Dispose(batch);
         var info = TorchInfo.Of(o.Threads);
+        timing.Describe(info);
         info["parameters"] = model.parameters().Sum(p => p.numel()).ToString();
         info["scales"] = string.Join(",", scales.Scales) + (scales.Flip ? " + flip" : "");
         info["batch"] = $"{batchSize}x3x{WsssSetup.Side}x{WsssSetup.Side}";
         info["images_per_sample"] = batchSize.ToString();
-        return new BenchResult(Name, "ms/batch", wall, cpu, info);
+        return new BenchResult(Name, "ms/batch", timing.Wall, timing.Cpu, info);
     }
 }

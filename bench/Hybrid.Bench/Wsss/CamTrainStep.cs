@@ -25,30 +25,11 @@ public sealed class CamTrainStep : IBenchmark
     public BenchResult Run(BenchOptions o)
     {
         torch.set_num_threads(o.Threads);
-        var samples = o.Samples > 0 ? o.Samples : 10;
-        var warmup = o.Warmup >= 0 ? o.Warmup : 2;
-        const int batchSize = 16;
         torch.manual_seed(0);
-        var recipe = Registry.camRecipe;
-        var m = CamBaseline.create(WsssSetup.Env(1000), CamBaseline.defaults);
+        const int total = 1000;
+        var m = CamBaseline.create(WsssSetup.Env(total), CamBaseline.defaults);
         using var model = m.Model;
-        using var opt = WsssSetup.Optimizer(recipe, m);
-        var batch = WsssSetup.RandomBatch(batchSize, strong: false);
-        var info = TorchInfo.Of(o.Threads);
-        WsssSetup.Describe(info, recipe, m, batchSize);
-        if (info["parameters"] != ExpectedParameters.ToString())
-            throw new InvalidOperationException($"cam-step: the model has {info["parameters"]} trainable parameters, the twin expects {ExpectedParameters}");
-        Console.Error.WriteLine($"cam-step: {info["parameters"]} trainable parameters");
-        model.train();
-        var last = new List<(string, double)>();
-        var step = 0;
-        var (wall, cpu) = Sampler.Time(warmup, samples, () =>
-        {
-            last = WsssSetup.Step(m, opt, new StepContext(step, 1000), batch);
-            step++;
-        });
-        WsssSetup.Dispose(batch);
-        info["last_step_losses"] = WsssSetup.Format(last);
-        return new BenchResult(Name, "ms/step", wall, cpu, info);
+        return WsssSetup.TimeSteps(Name, o, o.SamplesOr(10), o.WarmupOr(2), Registry.camRecipe, m, ExpectedParameters,
+                                   firstStep: 0, total, strong: false);
     }
 }

@@ -30,34 +30,13 @@ public sealed class CosaTrainStep : IBenchmark
     public BenchResult Run(BenchOptions o)
     {
         torch.set_num_threads(o.Threads);
-        var samples = o.Samples > 0 ? o.Samples : 5;
-        var warmup = o.Warmup >= 0 ? o.Warmup : 1;
-        const int batchSize = 16;
         torch.manual_seed(0);
-        var recipe = Registry.cosaRecipe;
         var cfg = CosaConfigModule.defaults;
         const int total = 100_000;
-        var warm = WarmupModule.steps(total, cfg.Warmup);
         var m = Cosa.create(WsssSetup.Env(total), cfg);
         using var model = m.Model;
-        using var opt = WsssSetup.Optimizer(recipe, m);
-        var batch = WsssSetup.RandomBatch(batchSize, strong: true);
-        var info = TorchInfo.Of(o.Threads);
-        WsssSetup.Describe(info, recipe, m, batchSize);
-        info["parameters_with_assignment_network"] = model.parameters().Sum(p => p.numel()).ToString();
-        if (info["parameters"] != ExpectedParameters.ToString())
-            throw new InvalidOperationException($"cosa-step: the online network has {info["parameters"]} trainable parameters, the twin expects {ExpectedParameters}");
-        Console.Error.WriteLine($"cosa-step: {info["parameters"]} trainable parameters (online network)");
-        model.train();
-        var last = new List<(string, double)>();
-        var step = warm;                                                     // every term on
-        var (wall, cpu) = Sampler.Time(warmup, samples, () =>
-        {
-            last = WsssSetup.Step(m, opt, new StepContext(step, total), batch);
-            step++;
-        });
-        WsssSetup.Dispose(batch);
-        info["last_step_losses"] = WsssSetup.Format(last);
-        return new BenchResult(Name, "ms/step", wall, cpu, info);
+        return WsssSetup.TimeSteps(Name, o, o.SamplesOr(5), o.WarmupOr(1), Registry.cosaRecipe, m, ExpectedParameters,
+                                   firstStep: WarmupModule.steps(total, cfg.Warmup), total, strong: true,   // every term on
+                                   info => info["parameters_with_assignment_network"] = model.parameters().Sum(p => p.numel()).ToString());
     }
 }

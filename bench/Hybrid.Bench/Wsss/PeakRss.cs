@@ -17,7 +17,7 @@ public sealed class PeakRss : IBenchmark
 
     public BenchResult Run(BenchOptions o)
     {
-        var samples = o.Samples > 0 ? o.Samples : 1;
+        var samples = o.SamplesOr(1);
         var steps = o.Inner > 0 ? o.Inner : 5;
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("peak-rss: cannot find this program's path to start a child");
         var peaks = new List<double>();

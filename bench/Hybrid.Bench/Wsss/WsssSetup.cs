@@ -1,3 +1,4 @@
+using Hybrid.Bench.Torch;
 using Hybrid.Data;
 using Hybrid.Torch;
 using Hybrid.Torch.Optim;
@@ -82,6 +83,37 @@ internal static class WsssSetup
         opt.step();
         m.AfterStep.Invoke(ctx);
         return values;
+    }
+
+    /// <summary>The method benchmarks' common body: checks the trainable-parameter count the
+    /// twin expects, times <c>samples</c> steps (after <c>warmup</c>) from <c>firstStep</c> of
+    /// a <c>total</c>-step run on the fixed random batch, and records the context, the last
+    /// step's losses and the page faults per step.</summary>
+    public static BenchResult TimeSteps(string name, BenchOptions o, int samples, int warmup, Recipe recipe, Method m,
+                                        long expectedParameters, int firstStep, int total, bool strong,
+                                        Action<Dictionary<string, string>>? describe = null)
+    {
+        const int batchSize = 16;
+        using var opt = Optimizer(recipe, m);
+        var batch = RandomBatch(batchSize, strong);
+        var info = TorchInfo.Of(o.Threads);
+        Describe(info, recipe, m, batchSize);
+        describe?.Invoke(info);
+        if (info["parameters"] != expectedParameters.ToString())
+            throw new InvalidOperationException($"{name}: the model has {info["parameters"]} trainable parameters, the twin expects {expectedParameters}");
+        Console.Error.WriteLine($"{name}: {info["parameters"]} trainable parameters");
+        m.Model.train();
+        var last = new List<(string, double)>();
+        var step = firstStep;
+        var timing = Sampler.Time(warmup, samples, () =>
+        {
+            last = Step(m, opt, new StepContext(step, total), batch);
+            step++;
+        });
+        Dispose(batch);
+        info["last_step_losses"] = Format(last);
+        timing.Describe(info);
+        return new BenchResult(name, "ms/step", timing.Wall, timing.Cpu, info);
     }
 
     /// <summary>"name=value, ..." of a step's losses (recorded so both sides show every term ran).</summary>

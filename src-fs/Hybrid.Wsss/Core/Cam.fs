@@ -59,21 +59,29 @@ let defaultScales = [ 0.5; 1.0; 1.5 ]
 /// Multi-scale + flip CAM fusion: camOf maps images (B, 3, h, w) to CAMs (B, K, h', w');
 /// each scale (and its flip, flipped back) is upsampled to the input size and summed; the sum
 /// is max-normalised per present class. images (B, 3, H, W) -> (B, K, H, W) in [0, 1].
+/// Each scale's intermediates are freed before the next scale runs (only the running sum
+/// lives across scales): freeing them all at the end made the allocator hand the memory back
+/// to the kernel and fault it in again on every batch (bench/README.md, cam-eval).
 let multiScale (camOf: Tensor -> Tensor) (scales: float list) (flip: bool) (images: Tensor) (labels: Tensor) : Tensor =
-    use scope = torch.NewDisposeScope()
+    if List.isEmpty scales then invalidArg (nameof scales) "multi-scale CAM needs at least one scale"
     let h, w = images.size 2, images.size 3
-    let mutable acc : Tensor option = None
-    let add (t: Tensor) = acc <- Some(match acc with None -> t | Some a -> a + t)
-    for s in scales do
-        let sh, sw = max 1L (int64 (round (float h * s))), max 1L (int64 (round (float w * s)))
-        let x = if sh = h && sw = w then images.alias() else F.interpolate(images, [| sh; sw |], mode = InterpolationMode.Bilinear, align_corners = false)
-        add (resize h w ((camOf x).relu()))
-        if flip then
-            let xf = x.flip(3L)
-            add (resize h w ((camOf xf).relu().flip(3L)))
-    match acc with
-    | None -> invalidArg (nameof scales) "multi-scale CAM needs at least one scale"
-    | Some a -> (normaliseMax a labels).MoveToOuterDisposeScope()
+    let mutable acc : Tensor = null                                        // (B, K, H, W)
+    try
+        for s in scales do
+            use _scale = torch.NewDisposeScope()
+            let sh, sw = max 1L (int64 (round (float h * s))), max 1L (int64 (round (float w * s)))
+            let x = if sh = h && sw = w then images.alias() else F.interpolate(images, [| sh; sw |], mode = InterpolationMode.Bilinear, align_corners = false)
+            let mutable part = resize h w ((camOf x).relu())               // (B, K, H, W)
+            if flip then
+                part <- part + resize h w ((camOf (x.flip(3L))).relu().flip(3L))
+            let next = (if isNull acc then part.alias() else acc + part).MoveToOuterDisposeScope()
+            if not (isNull acc) then acc.Dispose()
+            acc <- next
+        use sum = acc
+        normaliseMax sum labels
+    with _ ->
+        if not (isNull acc) then acc.Dispose()
+        reraise ()
 
 /// Seeds from a background threshold: label = argmax over [t, cam_1 .. cam_K] where absent
 /// classes never win. cams (B, K, H, W) normalised; labels (B, K) -> (B, H, W) int64 in 0..K.

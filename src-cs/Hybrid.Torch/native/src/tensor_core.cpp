@@ -6,6 +6,9 @@
 #include <torch/version.h>
 #include <torch/cuda.h>
 #include <cstring>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 using namespace hy;
 
@@ -117,6 +120,15 @@ HY_API int hy_rng_set_state(TH state) {
 HY_API void hy_set_num_threads(int n) { at::set_num_threads(n); }
 HY_API int hy_get_num_threads() { return at::get_num_threads(); }
 HY_API void hy_set_num_interop_threads(int n) { try { at::set_num_interop_threads(n); } catch (...) {} }
+// glibc's mallopt (the policy is chosen in managed code: HostAllocator.cs). Returns 1 when
+// applied, 0 when refused or when the C library is not glibc.
+HY_API int hy_mallopt(int param, int value) {
+#if defined(__GLIBC__)
+  return mallopt(param, value) == 1 ? 1 : 0;
+#else
+  return 0;
+#endif
+}
 HY_API int hy_cuda_is_available() { HY_TRY(-1, { return torch::cuda::is_available() ? 1 : 0; }) }
 HY_API int hy_cuda_device_count() { HY_TRY(-1, { return static_cast<int>(torch::cuda::device_count()); }) }
 HY_API int hy_cuda_manual_seed_all(uint64_t seed) { HY_TRY(-1, { torch::cuda::manual_seed_all(seed); return 0; }) }
