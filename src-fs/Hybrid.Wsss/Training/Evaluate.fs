@@ -98,3 +98,14 @@ let segmentationWith (crf: Hybrid.Vision.CrfPreset option) (split: Split) (class
     Metrics.evaluate split Segmentation (confusion classes predict batches)
 
 let segmentation split classes p s batches = segmentationWith None split classes p s batches
+
+/// The metrics `--eval-every` logs during training: whatever the method predicts, scored on
+/// val single-scale without flips (CAM seeds at the best threshold of the default sweep). The
+/// run's report keeps the full protocol (multi-scale + flip) for the end. classes = K + 1.
+let periodic (classes: int) (p: Predictor) (batches: unit -> seq<Batch>) : (string * float) list =
+    [ if p.Cam.IsSome then
+          let r = camSeeds Val classes p Scales.single ThresholdSweep.defaultThresholds (batches ())
+          yield "seed_miou", r.Best.Result.MeanIoU
+          yield "seed_threshold", r.Best.Threshold
+      if p.Pseudo.IsSome then yield "pseudo_miou", (pseudo Val classes p (batches ())).MeanIoU
+      if p.Segment.IsSome then yield "seg_miou", (segmentation Val classes p Scales.single (batches ())).MeanIoU ]

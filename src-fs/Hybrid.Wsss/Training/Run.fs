@@ -38,6 +38,18 @@ type RunContext =
       /// Logs a line of the run (stage changes, label regeneration).
       Log: string -> unit }
 
+module RunContext =
+    /// What Train.run calls every `--eval-every` steps (it never calls it otherwise): the
+    /// method's val metrics (Evaluate.periodic) in eval mode, logged; the loop writes them to
+    /// metrics.jsonl as eval/<name> and puts the model back in training mode.
+    let periodicEval (ctx: RunContext) (m: Method) : (int -> (string * float) list) option =
+        Some(fun step ->
+            m.Model.eval () |> ignore
+            let metrics = Evaluate.periodic (ctx.Env.Classes + 1) m.Predict ctx.ValBatches
+            let shown = metrics |> List.map (fun (k, v) -> sprintf "%s %.4g" k v) |> String.concat ", "
+            ctx.Log(sprintf "step %d, val (single scale): %s" step shown)
+            metrics)
+
 /// A registered method: its recipe, its settings and how it trains. Single-stage methods
 /// train with one Train.run; multi-stage ones (CSD, AuxSegNet+, CoSA-MS) orchestrate several.
 type MethodEntry =
@@ -64,6 +76,6 @@ module MethodEntry =
             fun ctx sets ->
                 let cfg = sets |> List.fold (fun c (k, v) -> set k v c) defaults
                 let m = create ctx.Env cfg
-                Train.run ctx.Config m ctx.Batches ctx.OnProgress None |> ignore
+                Train.run ctx.Config m ctx.Batches ctx.OnProgress (RunContext.periodicEval ctx m) |> ignore
                 m, sprintf "%A" cfg
           Build = fun env sets -> create env (sets |> List.fold (fun c (k, v) -> set k v c) defaults) }

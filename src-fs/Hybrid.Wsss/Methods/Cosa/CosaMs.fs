@@ -51,7 +51,7 @@ let train (ctx: RunContext) (sets: (string * string) list) : Method * string =
     let cosaCfg = stageDir ctx.Config "cosa"
     let cosa, state = Cosa.createWithState ctx.Env cfg.Cosa
     ctx.Log "CoSA-MS stage 1: CoSA"
-    Train.run cosaCfg cosa ctx.Batches ctx.OnProgress None |> ignore
+    Train.run cosaCfg cosa ctx.Batches ctx.OnProgress (RunContext.periodicEval ctx cosa) |> ignore
     // the threshold is state, not a checkpointed tensor: keep it beside the checkpoint so a
     // resumed run labels with the xi the finished stage 1 ended at
     match thresholdFile cosaCfg with
@@ -66,7 +66,7 @@ let train (ctx: RunContext) (sets: (string * string) list) : Method * string =
     let pseudo = cosa.Predict.Pseudo.Value
     let relabelled start = ctx.Batches start |> Seq.map (fun b -> { b with Masks = Some(pseudo b) })
     let segCfg = { stageDir ctx.Config "segmentation" with Steps = cfg.SegmentationSteps |> Option.defaultValue ctx.Config.Steps }
-    let r = Train.run segCfg seg relabelled ctx.OnProgress None
+    let r = Train.run segCfg seg relabelled ctx.OnProgress (RunContext.periodicEval ctx seg)
     // the run's model is stage 2's network: its checkpoint at the run's root is what
     // `hybrid eval/labels/infer --run` restore (into `Build`, the segmentation network)
     match r.Outcome, ctx.Config.OutDir, segCfg.OutDir with

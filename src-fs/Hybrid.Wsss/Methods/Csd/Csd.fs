@@ -17,7 +17,7 @@ module Csd =
         | TrainBaseline ->
             let dir = ctx.Config.OutDir |> Option.map (fun d -> Path.Combine(d, "stage1"))
             ctx.Log $"""csd stage 1: training the CAM baseline for {ctx.Config.Steps} steps{dir |> Option.map (fun d -> " in " + d) |> Option.defaultValue ""}"""
-            match (Train.run { ctx.Config with OutDir = dir } m ctx.Batches ctx.OnProgress None).Outcome with
+            match (Train.run { ctx.Config with OutDir = dir } m ctx.Batches ctx.OnProgress (RunContext.periodicEval ctx m)).Outcome with
             | Completed _ -> Some m
             | Cancelled _ ->
                 m.Model.Dispose()
@@ -92,5 +92,5 @@ module Csd =
         match source with
         | None -> m, resolved // stage 1 was cancelled: the caller reports it and stops
         | Some _ ->
-            Train.run ctx.Config m ctx.Batches ctx.OnProgress None |> ignore
+            Train.run ctx.Config m ctx.Batches ctx.OnProgress (RunContext.periodicEval ctx m) |> ignore
             m, resolved

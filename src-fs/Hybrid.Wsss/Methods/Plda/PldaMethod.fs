@@ -66,7 +66,7 @@ let entry (recipe: Recipe) : MethodEntry =
         fun ctx sets ->
             let s = sets |> List.fold (fun c (k, v) -> set k v c) defaults
             let run = build ctx.Env s
-            Train.run ctx.Config run.Method ctx.Batches ctx.OnProgress None |> ignore
+            Train.run ctx.Config run.Method ctx.Batches ctx.OnProgress (RunContext.periodicEval ctx run.Method) |> ignore
             if run.Diagnostics.Steps > 0 then ctx.Log $"plda diagnostics: {run.Diagnostics}"
             run.Method, sprintf "%A" s
       Build = fun env sets -> create env (sets |> List.fold (fun c (k, v) -> set k v c) defaults) }
