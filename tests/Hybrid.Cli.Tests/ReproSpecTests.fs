@@ -25,16 +25,7 @@ let repoRoot =
 let specs () =
     Directory.GetFiles(Path.Combine(repoRoot, "paper-repro"), "table.json", SearchOption.AllDirectories) |> Array.sort
 
-let private env: MethodEnv =
-    { Classes = 10
-      ClassNames = Array.init 11 (sprintf "c%d")
-      Backbone = "tiny_resnet"
-      BackboneOptions = BackboneOptions.Default
-      Device = Device.CPU
-      CropSize = 32
-      Steps = 10
-      Seed = 0
-      TrainSet = None }
+let private env = MethodEnv.onCpu (Array.init 11 (sprintf "c%d")) "tiny_resnet" 32 10
 
 [<Fact>]
 let ``there is a table spec for each of the four papers`` () =

@@ -28,16 +28,7 @@ let network (cfg: CosaConfig) = new CosaNetwork(micro (), int64 classes, cfg.Seg
 
 let model (cfg: CosaConfig) = new CosaModel(network cfg, network cfg)
 
-let registered: MethodEnv =
-    { Classes = classes
-      ClassNames = [| "background"; "a"; "b"; "c" |]
-      Backbone = "tiny_resnet"
-      BackboneOptions = BackboneOptions.Default
-      Device = Device.CPU
-      CropSize = 32
-      Steps = 10
-      Seed = 0
-      TrainSet = None }
+let registered = MethodEnv.onCpu [| "background"; "a"; "b"; "c" |] "tiny_resnet" 32 10
 
 /// A random batch of two 32x32 images, each with one or two of the 3 classes, GT masks of
 /// those classes and a strong view.

@@ -26,15 +26,7 @@ let valSet () = DataSource.openSplit (folder ()) VocSplit.Val None
 /// An environment with the CPU backbone at 32x32 crops.
 let env (steps: int) =
     let ds = train ()
-    { Classes = ds.NumClasses - 1
-      ClassNames = Array.ofSeq ds.ClassNames
-      Backbone = "tiny_resnet"
-      BackboneOptions = BackboneOptions.Default
-      Device = Device.CPU
-      CropSize = 32
-      Steps = steps
-      Seed = 0
-      TrainSet = Some ds }
+    { MethodEnv.onCpu (Array.ofSeq ds.ClassNames) "tiny_resnet" 32 steps with TrainSet = Some ds }
 
 /// Training batches of 4 at 32x32 (strong views when asked), no worker threads.
 let batches (strong: bool) =

@@ -22,6 +22,21 @@ type MethodEnv =
       TrainSet: SegmentationDataset option }
 
 module MethodEnv =
+    /// An environment on the CPU with the backbone's default options, seed 0 and no training
+    /// set (CSD, which reads the whole set, says it needs one): classNames has background
+    /// first, so K = classNames.Length - 1. Set other fields with `{ env with ... }`.
+    let onCpu (classNames: string[]) (backbone: string) (cropSize: int) (steps: int) : MethodEnv =
+        if classNames.Length < 2 then invalidArg (nameof classNames) "class names start with background and name at least one class"
+        { Classes = classNames.Length - 1
+          ClassNames = classNames
+          Backbone = backbone
+          BackboneOptions = BackboneOptions.Default
+          Device = Device.CPU
+          CropSize = cropSize
+          Steps = steps
+          Seed = 0
+          TrainSet = None }
+
     /// A fresh backbone of the environment, on its device.
     let backbone (env: MethodEnv) : Backbone =
         let b = BackboneRegistry.Create(env.Backbone, env.BackboneOptions)

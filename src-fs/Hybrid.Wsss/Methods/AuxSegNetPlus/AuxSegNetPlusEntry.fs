@@ -2,6 +2,7 @@ namespace Hybrid.Wsss.Methods.AuxSegNetPlus
 
 open System
 open System.IO
+open System.Collections.Generic
 open Hybrid.Torch
 open Hybrid.Torch.Serialization
 open Hybrid.Wsss
@@ -143,12 +144,16 @@ module AuxSegNetPlusEntry =
         ctx.Log $"auxsegnet+: {plan.ClassificationEpochs} classification epochs, then {plan.Stages} label stages of <= {plan.MaxEpochsPerStage} epochs (patience {plan.Patience}); {perEpoch} steps per epoch; early stop on {s.Stop}"
         let net = AuxSegNetPlusMethod.network (sharedBackbone env) env.Classes cfg
         let labelDir (stage: int) = Path.Combine(out, "labels", $"stage-{stage}")
+        // stage -> the folder its labels are read from: its own, or (without iterative
+        // refinement, where every stage reuses stage 0's set) the folder of the set it reuses
+        let labelFolder = Dictionary<int, string>()
+        let written = ResizeArray<obj * string>()
         let data: StageData =
             { Train =
                 fun phase start ->
                     match phase with
                     | Classification -> ctx.Batches start
-                    | LabelStage k -> ctx.BatchesOf (LabelFolders.dataset (labelDir k) ds) start
+                    | LabelStage k -> ctx.BatchesOf (LabelFolders.dataset labelFolder[k] ds) start
               Generation = fun () -> DataSource.evalBatches env.Device ds 8
               StepsPerEpoch = perEpoch
               // the loader read the stage's label folders as masks and saliency
@@ -162,8 +167,17 @@ module AuxSegNetPlusEntry =
                         let r = Evaluate.segmentation Val (env.Classes + 1) p Evaluate.Scales.single (ctx.ValBatches())
                         r.MeanIoU) }
         let onLabels (l: StageLabels) =
-            LabelFolders.write (labelDir l.Labels.Stage) l.Labels
-            ctx.Log $"auxsegnet+: stage-{l.Labels.Stage} labels of {l.Labels.Images.Count} images ({describe l}) in {labelDir l.Labels.Stage}"
+            let stage = l.Labels.Stage
+            match written |> Seq.tryFind (fun (images, _) -> obj.ReferenceEquals(images, l.Labels.Images)) with
+            | Some(_, dir) ->
+                labelFolder[stage] <- dir
+                ctx.Log $"auxsegnet+: stage-{stage} trains on the labels already in {dir} (no iterative refinement)"
+            | None ->
+                let dir = labelDir stage
+                LabelFolders.write dir l.Labels
+                written.Add((box l.Labels.Images, dir))
+                labelFolder[stage] <- dir
+                ctx.Log $"auxsegnet+: stage-{stage} labels of {l.Labels.Images.Count} images ({describe l}) in {dir}"
         let template = { ctx.Config with OutDir = Some out }
         try
             let report = StageRunner.run net data template (fun _ p -> ctx.OnProgress p) onLabels
