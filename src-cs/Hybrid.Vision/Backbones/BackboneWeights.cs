@@ -104,28 +104,27 @@ public static class BackboneWeights
         return new WeightsReport(source, backbone.Name, final, prefix, ignored, outside, adapted, defaulted, converted.ToList(), loaded);
     }
 
-    /// <summary>Removes a wrapper prefix when that makes (more) keys match the model; entries
+    /// <summary>Removes the wrapper prefix, or chain of up to three (our own run checkpoints
+    /// hold the backbone under "model.backbone."), under which the most keys match the model;
+    /// the shortest chain wins a tie and no prefix is stripped unless it matches more. Entries
     /// not under the chosen prefix are set aside and reported.</summary>
     private static (Dictionary<string, Tensor> Sd, string? Prefix, List<string> Outside) StripWrapper(IReadOnlyDictionary<string, Tensor> raw, Dictionary<string, Tensor> own)
     {
-        var sd = raw.ToDictionary(kv => kv.Key, kv => kv.Value);
-        string? stripped = null;
-        var outside = new List<string>();
-        for (var round = 0; round < 3; round++)
+        int Matches(string prefix) => raw.Keys.Count(k => k.StartsWith(prefix, StringComparison.Ordinal) && own.ContainsKey(k[prefix.Length..]));
+        var chains = new List<string> { "" };
+        var from = 0;
+        for (var depth = 0; depth < 3; depth++)
         {
-            int Matches(IEnumerable<string> keys) => keys.Count(own.ContainsKey);
-            var best = (Prefix: (string?)null, Count: Matches(sd.Keys));
-            foreach (var p in WrapperPrefixes)
-            {
-                var n = Matches(sd.Keys.Where(k => k.StartsWith(p, StringComparison.Ordinal)).Select(k => k[p.Length..]));
-                if (n > best.Count) best = (p, n);
-            }
-            if (best.Prefix is not { } bp) break;
-            outside.AddRange(sd.Keys.Where(k => !k.StartsWith(bp, StringComparison.Ordinal)).Select(k => (stripped ?? "") + k));
-            sd = sd.Where(kv => kv.Key.StartsWith(bp, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[bp.Length..], kv => kv.Value);
-            stripped = (stripped ?? "") + bp;
+            var to = chains.Count;
+            for (var c = from; c < to; c++)
+                foreach (var p in WrapperPrefixes) chains.Add(chains[c] + p);
+            from = to;
         }
-        return (sd, stripped, outside);
+        var best = chains.Select(c => (Prefix: c, Count: Matches(c))).Aggregate((a, b) => b.Count > a.Count ? b : a);  // first (shortest) on ties
+        if (best.Prefix.Length == 0) return (raw.ToDictionary(kv => kv.Key, kv => kv.Value), null, new List<string>());
+        var outside = raw.Keys.Where(k => !k.StartsWith(best.Prefix, StringComparison.Ordinal)).ToList();
+        var sd = raw.Where(kv => kv.Key.StartsWith(best.Prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[best.Prefix.Length..], kv => kv.Value);
+        return (sd, best.Prefix, outside);
     }
 
     /// <summary>Creates a registered backbone and reports how a file fits it (for `hybrid weights inspect`).</summary>

@@ -126,6 +126,10 @@ let run (args: ParseResults<Args>) =
     Say.info $"{entry.Name}: {entry.Summary}"
     Say.info $"data {dataDir}: {trainSet.Count} train / {valSet.Count} val images, {classNames.Length - 1} classes; run folder {out}"
     let e = env spec (Some trainSet) classNames
+    if not (MethodEnv.backboneIsNew e) then
+        // what the file gives the backbone (a file that does not fit fails here, before training)
+        use b = MethodEnv.backbone e
+        b.LoadedWeights |> Option.ofObj |> Option.iter (fun r -> Say.info $"backbone weights: {r}")
     let recipe = { entry.Recipe with Lr = spec.Lr; BatchSize = spec.BatchSize }
     use cts = new CancellationTokenSource()
     let onCancel = ConsoleCancelEventHandler(fun _ a -> a.Cancel <- true; cts.Cancel(); Say.warn "\nstopping: saving a checkpoint (Ctrl-C again to abort)")

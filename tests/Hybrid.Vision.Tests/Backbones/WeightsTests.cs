@@ -125,6 +125,31 @@ public sealed class WeightsTests : IDisposable
     }
 
     [Fact]
+    public void A_run_checkpoint_initialises_the_backbone_through_its_nested_prefix()
+    {
+        // a method's checkpoint: the whole model under "model." (backbone, classifier) beside
+        // the optimizer's state, as Checkpoint.Save writes it after `hybrid train`
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(5);
+        using var trained = BackboneRegistry.Create("tiny_resnet");
+        var sd = trained.state_dict().ToDictionary(kv => "model.backbone." + kv.Key, kv => kv.Value);
+        sd["model.classifier.weight"] = torch.zeros(new[] { 10L, 192L });
+        sd["optimizer.0.0.exp_avg"] = torch.zeros(new[] { 3L });
+        var file = Path.Combine(dir, "run-checkpoint.safetensors");
+        Safetensors.Save(file, sd);
+        torch.manual_seed(6);
+        using var fresh = BackboneRegistry.Create("tiny_resnet");
+        var report = BackboneWeights.Load(fresh, file);
+        Assert.Equal("model.backbone.", report.StrippedPrefix);
+        Assert.Empty(report.Load.Missing);
+        Assert.Empty(report.Load.Unexpected);
+        Assert.Equal(new[] { "model.classifier.weight", "optimizer.0.0.exp_avg" }, report.OutsidePrefix.OrderBy(k => k, StringComparer.Ordinal));
+        var a = trained.state_dict();
+        foreach (var (k, t) in fresh.state_dict())
+            Assert.True(t.equal(a[k]), $"{k} was not loaded");
+    }
+
+    [Fact]
     public void Old_checkpoints_without_num_batches_tracked_and_half_precision_ones_load_clean()
     {
         using var scope = torch.NewDisposeScope();
