@@ -25,6 +25,7 @@ let private quick (specPath: string) =
 [<InlineData("csd")>]
 [<InlineData("cosa")>]
 [<InlineData("auxsegnet-plus")>]
+[<InlineData("pretrained-backbone")>]
 let ``repro --quick fills every row of the table`` (paper: string) =
     let dir, rc = quick (Path.Combine(repoRoot, "paper-repro", paper, "table.json"))
     try

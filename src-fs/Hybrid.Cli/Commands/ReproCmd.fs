@@ -36,7 +36,12 @@ type Row =
       Sets: string list
       Baseline: string option
       /// the row's own metric (e.g. seg_miou for the supervised upper bound), else the table's
-      Metric: string option }
+      Metric: string option
+      /// the row's own number of steps (e.g. a pretraining row), else the table's
+      Steps: int option
+      /// the row whose run of the same seed initialises this row's backbone (`--weights` its
+      /// checkpoint): pretraining, then each method fine-tuned from it
+      Init: string option }
 
 type TableSpec =
     { Paper: string
@@ -69,14 +74,55 @@ let parse (path: string) : TableSpec =
               Method = row.GetProperty("method").GetString()
               Sets = strings row "set"
               Baseline = (match row.TryGetProperty "baseline" with | true, v -> Some(v.GetString()) | _ -> None)
-              Metric = (match row.TryGetProperty "metric" with | true, v -> Some(v.GetString()) | _ -> None) } ] }
+              Metric = (match row.TryGetProperty "metric" with | true, v -> Some(v.GetString()) | _ -> None)
+              Steps = (match row.TryGetProperty "steps" with | true, v -> Some(v.GetInt32()) | _ -> None)
+              Init = (match row.TryGetProperty "init" with | true, v -> Some(v.GetString()) | _ -> None) } ] }
+    |> fun spec ->
+        // every init names another row, and following inits never comes back to a row
+        let byName = spec.Rows |> List.map (fun r -> r.Name, r) |> Map.ofList
+        for row in spec.Rows do
+            let rec follow (seen: string list) (r: Row) =
+                match r.Init with
+                | None -> ()
+                | Some name when List.contains name seen -> raise (InvalidDataException $"{path}: row '{row.Name}': its init chain comes back to '{name}'")
+                | Some name ->
+                    match Map.tryFind name byName with
+                    | Some next -> follow (name :: seen) next
+                    | None -> raise (InvalidDataException $"{path}: row '{r.Name}' is initialised from '{name}', which is not a row of the table")
+            follow [ row.Name ] row
+        spec
 
-/// The run folder of a row's seed: method, settings and steps name it, so identical rows of
-/// different papers share their runs.
-let runDir (runsDir: string) (steps: int) (row: Row) (seed: int) =
-    let slug (s: string) = String(s.ToCharArray() |> Array.map (fun c -> if Char.IsLetterOrDigit c || c = '.' || c = '-' || c = '=' then c else '_'))
+/// The steps a row's runs train for.
+let rowSteps (spec: TableSpec) (row: Row) = defaultArg row.Steps spec.Steps
+
+/// The row a row is initialised from, if any.
+let initRow (spec: TableSpec) (row: Row) =
+    row.Init |> Option.map (fun name -> spec.Rows |> List.find (fun r -> r.Name = name))
+
+let private slug (s: string) = String(s.ToCharArray() |> Array.map (fun c -> if Char.IsLetterOrDigit c || c = '.' || c = '-' || c = '=' then c else '_'))
+
+/// "<method>", "<settings>[,init=<method>-<settings of the init run>].<steps>steps".
+let rec private runName (spec: TableSpec) (row: Row) =
     let sets = if row.Sets.IsEmpty then "default" else row.Sets |> List.map slug |> String.concat ","
-    Path.Combine(runsDir, slug row.Method, $"{sets}.{steps}steps", $"seed{seed}")
+    let init =
+        match initRow spec row with
+        | Some r ->
+            let m, n = runName spec r
+            $",init={m}-{n}"
+        | None -> ""
+    slug row.Method, $"{sets}{init}.{rowSteps spec row}steps"
+
+/// The run folder of a row's seed: method, settings, steps and the run it starts from name it,
+/// so identical rows of different papers share their runs.
+let runDir (runsDir: string) (spec: TableSpec) (row: Row) (seed: int) =
+    let m, n = runName spec row
+    Path.Combine(runsDir, m, n, $"seed{seed}")
+
+/// How many inits lead to a row (0: trained from scratch): the wave it trains in.
+let rec initDepth (spec: TableSpec) (row: Row) =
+    match initRow spec row with
+    | Some r -> 1 + initDepth spec r
+    | None -> 0
 
 let private finished (dir: string) = File.Exists(Path.Combine(dir, "results.json"))
 
@@ -98,7 +144,7 @@ let table (spec: TableSpec) (values: Map<string, float[]>) (quick: bool) (commit
           yield ""
           let note = if quick then " (QUICK MODE: tiny data, few steps: a smoke test, not a result)" else ""
           yield $"Produced by `{command}` at commit {commit}{note}."
-          yield $"Metric: {spec.Metric} (%%) on val unless the row names another; {spec.Seeds.Length} seed(s) {spec.Seeds}; {spec.Steps} steps per run."
+          yield $"Metric: {spec.Metric} (%%) on val unless the row names another; {spec.Seeds.Length} seed(s) {spec.Seeds}; {spec.Steps} steps per run unless the row says otherwise."
           yield ""
           yield "| row | metric | mean ± std | per seed | Δ vs baseline | paired t-test p |"
           yield "|---|---|---|---|---|---|"
@@ -177,37 +223,55 @@ let run (a: ParseResults<Args>) =
     let specs =
         [ for path in a.GetResults Spec ->
               let spec = parse path
-              path, (if quick then { spec with Seeds = [ List.head spec.Seeds ]; Steps = 4 } else spec) ]
-    let wanted (row: Row) =
+              path, (if quick then { spec with Seeds = [ List.head spec.Seeds ]; Steps = 4; Rows = spec.Rows |> List.map (fun r -> { r with Steps = None }) } else spec) ]
+    let named (row: Row) =
         match a.GetResults Row with
         | [] -> true
         | names -> names |> List.exists (fun n -> row.Name.Contains(n, StringComparison.OrdinalIgnoreCase))
+    // a wanted row brings the rows it is initialised from
+    let rec wanted (spec: TableSpec) (row: Row) =
+        named row || spec.Rows |> List.exists (fun r -> r.Init = Some row.Name && wanted spec r)
     let parser = ArgumentParser.Create<TrainCmd.Args>(programName = "hybrid train")
     let argvOf (spec: TableSpec) (row: Row) (seed: int) (dir: string) =
-        [ "--method"; row.Method; "--data"; defaultArg data spec.Data; "--steps"; string spec.Steps; "--seed"; string seed; "--out"; dir ]
+        [ "--method"; row.Method; "--data"; defaultArg data spec.Data; "--steps"; string (rowSteps spec row); "--seed"; string seed; "--out"; dir ]
         @ (if quick then [ "--crop"; "48"; "--batch-size"; "4"; "--workers"; "0" ] else spec.Extra)
         @ (row.Sets |> List.collect (fun s -> [ "--set"; s ]))
+        @ (match initRow spec row with
+           | Some r -> [ "--weights"; Path.Combine(runDir runsDir spec r seed, "checkpoint.safetensors") ]
+           | None -> [])
     // one queue over every table, breadth first (every row's first seed before any row's
-    // second), so a grid cut short still has each row; a run shared by rows is trained once
+    // second), so a grid cut short still has each row; a run shared by rows is trained once.
+    // Rows initialised from another row's runs train in a later wave than those runs.
     let pending =
         [ for _, spec in specs do
-              for row in spec.Rows |> List.filter wanted do
+              for row in spec.Rows |> List.filter (wanted spec) do
                   for i, seed in List.indexed spec.Seeds do
-                      let dir = runDir runsDir spec.Steps row seed
-                      if not (finished dir) then yield i, (spec, row, seed, dir) ]
-        |> List.sortBy fst // stable: within a seed rank, table and row order
-        |> List.map snd
-        |> List.distinctBy (fun (_, _, _, dir) -> dir)
+                      let dir = runDir runsDir spec row seed
+                      if not (finished dir) then yield (initDepth spec row, i), (spec, row, seed, dir) ]
+        |> List.sortBy fst // stable: within a wave and seed rank, table and row order
+        |> List.distinctBy (fun (_, (_, _, _, dir)) -> dir)
+    let waves = pending |> List.groupBy (fst >> fst) |> List.sortBy fst |> List.map (snd >> List.map snd)
+    // a run whose init run did not finish is not started (it would train from scratch)
+    let startable (spec: TableSpec, row: Row, seed: int, _: string) =
+        match initRow spec row with
+        | Some r when not (finished (runDir runsDir spec r seed)) -> Error $"{row.Name} seed {seed}: its init run {runDir runsDir spec r seed} has not finished"
+        | _ -> Ok()
+    let trainWave (wave: (TableSpec * Row * int * string) list) =
+        let blocked = wave |> List.choose (fun w -> match startable w with Error e -> Some e | Ok() -> None)
+        let ready = wave |> List.filter (fun w -> startable w = Ok())
+        blocked
+        @ (if ready.IsEmpty then []
+           elif jobs = 1 then
+               [ for spec, row, seed, dir in ready do
+                     Say.heading $"{spec.Paper} | {row.Name} | seed {seed}"
+                     let rc = TrainCmd.run (parser.ParseCommandLine(Array.ofList (argvOf spec row seed dir)))
+                     if rc <> 0 then yield $"{row.Name} seed {seed} (exit {rc})" ]
+           else
+               Say.info $"{ready.Length} runs to train, {jobs} at a time"
+               trainInChildren jobs [ for spec, row, seed, dir in ready -> $"{spec.Paper} | {row.Name} | seed {seed}", dir, argvOf spec row seed dir ])
     let failures =
-        if a.Contains No_Train || pending.IsEmpty then []
-        elif jobs = 1 then
-            [ for spec, row, seed, dir in pending do
-                  Say.heading $"{spec.Paper} | {row.Name} | seed {seed}"
-                  let rc = TrainCmd.run (parser.ParseCommandLine(Array.ofList (argvOf spec row seed dir)))
-                  if rc <> 0 then yield $"{row.Name} seed {seed} (exit {rc})" ]
-        else
-            Say.info $"{pending.Length} runs to train, {jobs} at a time"
-            trainInChildren jobs [ for spec, row, seed, dir in pending -> $"{spec.Paper} | {row.Name} | seed {seed}", dir, argvOf spec row seed dir ]
+        if a.Contains No_Train then []
+        else waves |> List.collect trainWave
     let commit =
         try
             let psi = Diagnostics.ProcessStartInfo("git", "rev-parse --short HEAD", RedirectStandardOutput = true)
@@ -217,7 +281,7 @@ let run (a: ParseResults<Args>) =
     for specPath, spec in specs do
         let values =
             spec.Rows
-            |> List.map (fun row -> row.Name, [| for seed in spec.Seeds -> metricOf (runDir runsDir spec.Steps row seed) (defaultArg row.Metric spec.Metric) |])
+            |> List.map (fun row -> row.Name, [| for seed in spec.Seeds -> metricOf (runDir runsDir spec row seed) (defaultArg row.Metric spec.Metric) |])
             |> Map.ofList
         let command = $"""./hybrid repro --spec {specPath}{(if quick then " --quick" else "")}"""
         let md = table spec values quick commit command
