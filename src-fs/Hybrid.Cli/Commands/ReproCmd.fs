@@ -16,6 +16,7 @@ open Hybrid.Cli
 type Args =
     | [<Mandatory>] Spec of file: string
     | Row of name: string
+    | Seed of k: int
     | Quick
     | Runs of dir: string
     | Jobs of n: int
@@ -25,6 +26,7 @@ type Args =
             match a with
             | Spec _ -> "table spec (paper-repro/<paper>/table.json); repeat for several papers (one queue of runs)"
             | Row _ -> "train only the rows whose name contains this text (repeatable); the table lists every row"
+            | Seed _ -> "train only this seed of the table's seeds (repeatable); the table lists every seed"
             | Quick -> "1 seed, few steps, on a tiny generated dataset (a smoke test of the table)"
             | Runs _ -> "folder for the runs (default runs/repro; shared by the papers)"
             | Jobs _ -> "runs trained at once, each a child process with cores / N threads (default 1: in this process)"
@@ -228,6 +230,10 @@ let run (a: ParseResults<Args>) =
         match a.GetResults Row with
         | [] -> true
         | names -> names |> List.exists (fun n -> row.Name.Contains(n, StringComparison.OrdinalIgnoreCase))
+    let seedWanted (seed: int) =
+        match a.GetResults Seed with
+        | [] -> true
+        | seeds -> List.contains seed seeds
     // a wanted row brings the rows it is initialised from
     let rec wanted (spec: TableSpec) (row: Row) =
         named row || spec.Rows |> List.exists (fun r -> r.Init = Some row.Name && wanted spec r)
@@ -247,7 +253,7 @@ let run (a: ParseResults<Args>) =
               for row in spec.Rows |> List.filter (wanted spec) do
                   for i, seed in List.indexed spec.Seeds do
                       let dir = runDir runsDir spec row seed
-                      if not (finished dir) then yield (initDepth spec row, i), (spec, row, seed, dir) ]
+                      if seedWanted seed && not (finished dir) then yield (initDepth spec row, i), (spec, row, seed, dir) ]
         |> List.sortBy fst // stable: within a wave and seed rank, table and row order
         |> List.distinctBy (fun (_, (_, _, _, dir)) -> dir)
     let waves = pending |> List.groupBy (fst >> fst) |> List.sortBy fst |> List.map (snd >> List.map snd)
