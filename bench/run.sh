@@ -8,7 +8,7 @@
 # Environment (defaults): ROUNDS (3), THREADS (core count), RESULTS (bench/RESULTS.md),
 # BENCHES (all: "torch-op torch-step cam-step cosa-step cam-eval loader crf-96 crf-321 peak-rss"),
 # samples per round and implementation: OP_SAMPLES (10 x 20,000 calls), STEP_SAMPLES (15),
-# CAM_SAMPLES (20), COSA_SAMPLES (3), EVAL_SAMPLES (8), LOADER_SAMPLES (5 x 8 batches),
+# CAM_SAMPLES (20), COSA_SAMPLES (6), EVAL_SAMPLES (8), LOADER_SAMPLES (5 x 8 batches),
 # CRF_SAMPLES (5), RSS_SAMPLES (1 fresh process) of RSS_STEPS (5) steps; WARMUP overrides every
 # benchmark's warm-up count (default 5 for torch-step and cam-step, 2 for torch-op, cam-eval and the CRFs, 1 for the
 # others); PYTHON (an interpreter with torch; default: the first python3 on PATH that can
@@ -52,7 +52,7 @@ spec() {
     torch-op)   echo "${OP_SAMPLES:-10} ${WARMUP:-2} 0 bench_torch.py:op" ;;
     torch-step) echo "${STEP_SAMPLES:-15} ${WARMUP:-5} 0 bench_torch.py:step" ;;
     cam-step)   echo "${CAM_SAMPLES:-20} ${WARMUP:-5} 0 bench_wsss.py:cam-step" ;;
-    cosa-step)  echo "${COSA_SAMPLES:-3} ${WARMUP:-1} 0 bench_wsss.py:cosa-step" ;;
+    cosa-step)  echo "${COSA_SAMPLES:-6} ${WARMUP:-1} 0 bench_wsss.py:cosa-step" ;;
     cam-eval)   echo "${EVAL_SAMPLES:-8} ${WARMUP:-2} 0 bench_wsss.py:cam-eval" ;;
     loader)     echo "${LOADER_SAMPLES:-5} ${WARMUP:-1} 8 -" ;;
     crf-96)     echo "${CRF_SAMPLES:-5} ${WARMUP:-2} 0 -" ;;
