@@ -74,7 +74,8 @@ public static class DomainAdversarialLoss
 
     /// <summary>
     /// Multi-head loss: logits (B, K, 2, h, w), labels (B, K, h, w) or (B, 1, h, w) (shared by
-    /// all heads), optional pixel weights (B, K, h, w).
+    /// all heads), optional pixel weights (B, K, h, w). The weighted cross entropy summed over
+    /// heads and pixels, divided by the number of pixels that some head labels.
     /// </summary>
     public static Tensor MultiHead(Tensor logits, Tensor labels, Tensor? weights = null, DomainLossOptions? options = null)
     {
@@ -113,9 +114,13 @@ public static class DomainAdversarialLoss
             var balance = (src * nT + tgt * nS) / (nS + nT + 1);          // (B, K, h, w)
             w = w * balance;
         }
-        var perHead = (nll * w).sum(new long[] { 0, 2, 3 });              // (K)
-        var count = valid.to(logits.dtype).sum(new long[] { 0, 2, 3 }).clamp_min(1); // (K)
-        return (perHead / count).sum().MoveToOuterDisposeScope();         // ()
+        // PLDA Eq. 5 is Eq. 2 (the mean binary cross entropy over the labelled pixels) with
+        // each pixel judged by its class's head: one mean over the pixels, not a mean per head
+        // summed over heads (that is K times larger when every head has pixels). MADA's heads
+        // all judge every pixel, weighted by its class probability: summed over heads, averaged
+        // over pixels. Both: divide by the pixels some head labels.
+        var pixels = valid.to(logits.dtype).amax(new long[] { 1 }).sum().clamp_min(1); // (): pixels some head labels
+        return ((nll * w).sum() / pixels).MoveToOuterDisposeScope();      // ()
     }
 
     /// <summary>DANN (one global head): logits (B, 1, 2, h, w), domain (B, h, w).</summary>

@@ -193,7 +193,7 @@ let private trainInChildren (jobs: int) (pending: (string * string * string list
         psi.Environment["HYBRID_NUM_THREADS"] <- string threads
         let sw = Diagnostics.Stopwatch.StartNew()
         lock gate (fun () -> Say.info $"start {label} ({threads} thread(s); log {logPath})")
-        use log = new StreamWriter(logPath, false)
+        use log = new StreamWriter(logPath, false, AutoFlush = true) // `tail -f` follows the run
         use p = new Diagnostics.Process(StartInfo = psi)
         let write (e: Diagnostics.DataReceivedEventArgs) = if not (isNull e.Data) then lock log (fun () -> log.WriteLine e.Data)
         p.OutputDataReceived.Add write

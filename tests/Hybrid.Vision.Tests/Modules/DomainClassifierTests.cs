@@ -59,6 +59,31 @@ public class DomainClassifierTests
     }
 
     [Fact]
+    public void Multi_head_loss_is_one_mean_over_pixels_each_judged_by_its_class_head()
+    {
+        // PLDA Eq. 5: Eq. 2's mean over pixels, each pixel's domain judged by the head of its
+        // class. Two heads with 12 and 4 pixels: the reference gathers every pixel's logits
+        // from its own head and takes one cross entropy over the 16.
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(151);
+        using var d = DomainClassifier.MultiHead(6, 3);
+        var f = Randn(152, 1, 6, 4, 4);
+        var headOf = torch.full(new long[] { 1, 4, 4 }, 0, ScalarType.Int64);
+        headOf.slice(1, 3, 4).fill_(2);                                   // last row: head 2 (4 pixels)
+        var domain = torch.zeros(new long[] { 1, 4, 4 }, ScalarType.Int64);
+        domain.slice(2, 0, 2).fill_(DomainAdversarialLoss.Target);
+        var logits = d.forward(f);                                        // (1, 3, 2, 4, 4)
+        var loss = DomainAdversarialLoss.MultiHead(logits, DomainAdversarialLoss.AssignHeads(domain, headOf, 3));
+        var idx = headOf.view(1, 1, 1, 4, 4).expand(1, 1, 2, 4, 4);
+        var own = logits.gather(1, idx).squeeze(1);                       // (1, 2, 4, 4): each pixel's head
+        Close(F.cross_entropy(own, domain), loss, 1e-6, "one mean over the 16 pixels");
+        // not the per-head means summed (what a K-times-larger term would be)
+        var perHeadSum = F.cross_entropy(logits.select(1, 0).slice(2, 0, 3), domain.slice(1, 0, 3))
+                         + F.cross_entropy(logits.select(1, 2).slice(2, 3, 4), domain.slice(1, 3, 4));
+        Assert.True(Math.Abs(perHeadSum.ToDouble() - loss.ToDouble()) > 0.1);
+    }
+
+    [Fact]
     public void Heads_from_cam_follow_the_argmax_and_mada_weights_by_probability()
     {
         using var scope = torch.NewDisposeScope();
