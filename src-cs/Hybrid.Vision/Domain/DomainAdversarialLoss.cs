@@ -75,7 +75,7 @@ public static class DomainAdversarialLoss
     /// <summary>
     /// Multi-head loss: logits (B, K, 2, h, w), labels (B, K, h, w) or (B, 1, h, w) (shared by
     /// all heads), optional pixel weights (B, K, h, w). The weighted cross entropy summed over
-    /// heads and pixels, divided by the number of pixels that some head labels.
+    /// heads and pixels, divided by the number of pixels B h w (unlabelled pixels count as 0).
     /// </summary>
     public static Tensor MultiHead(Tensor logits, Tensor labels, Tensor? weights = null, DomainLossOptions? options = null)
     {
@@ -114,12 +114,13 @@ public static class DomainAdversarialLoss
             var balance = (src * nT + tgt * nS) / (nS + nT + 1);          // (B, K, h, w)
             w = w * balance;
         }
-        // PLDA Eq. 5 is Eq. 2 (the mean binary cross entropy over the labelled pixels) with
-        // each pixel judged by its class's head: one mean over the pixels, not a mean per head
-        // summed over heads (that is K times larger when every head has pixels). MADA's heads
-        // all judge every pixel, weighted by its class probability: summed over heads, averaged
-        // over pixels. Both: divide by the pixels some head labels.
-        var pixels = valid.to(logits.dtype).amax(new long[] { 1 }).sum().clamp_min(1); // (): pixels some head labels
+        // PLDA Eq. 5: Eq. 2's mean over the image's pixels, each pixel judged by its class's
+        // head and the indicator zeroing pixels outside both domains. The public code agrees
+        // (per head, the cross entropy with ignored pixels as 0, meaned over all B h w pixels,
+        // summed over heads). So: one sum over heads and pixels divided by B h w; not a mean
+        // per head over its own pixels summed over heads, which is K / (labelled fraction)
+        // times larger. MADA's heads all judge every pixel, weighted by class probability.
+        var pixels = (double)(s[0] * s[3] * s[4]);
         return ((nll * w).sum() / pixels).MoveToOuterDisposeScope();      // ()
     }
 

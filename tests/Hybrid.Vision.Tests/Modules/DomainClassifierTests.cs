@@ -40,8 +40,8 @@ public class DomainClassifierTests
 
         var logits = d.forward(f);                                        // (2, 3, 2, 4, 4)
         var loss = DomainAdversarialLoss.MultiHead(logits, labels);
-        // Value: head 1's mean cross entropy over its 16 labelled pixels.
-        var expected = F.cross_entropy(logits.select(1, 1), labels.select(1, 1), ignore_index: DomainAdversarialLoss.Ignore);
+        // Value: head 1's cross entropy summed over its 16 labelled pixels, over all 32 pixels.
+        var expected = F.cross_entropy(logits.select(1, 1), labels.select(1, 1), ignore_index: DomainAdversarialLoss.Ignore, reduction: Reduction.Sum) / 32.0;
         Close(expected, loss, 1e-6, "loss value");
         loss.backward();
         for (var c = 0; c < 3; c++)
@@ -61,24 +61,30 @@ public class DomainClassifierTests
     [Fact]
     public void Multi_head_loss_is_one_mean_over_pixels_each_judged_by_its_class_head()
     {
-        // PLDA Eq. 5: Eq. 2's mean over pixels, each pixel's domain judged by the head of its
-        // class. Two heads with 12 and 4 pixels: the reference gathers every pixel's logits
-        // from its own head and takes one cross entropy over the 16.
+        // PLDA Eq. 5 (and its public code's reduction): Eq. 2's mean over the B h w pixels,
+        // each labelled pixel's domain judged by the head of its class, unlabelled pixels 0.
+        // Heads 0 and 2 own 8 and 4 of the 16 pixels, 4 are unassigned: the reference gathers
+        // every pixel's logits from its own head, takes the cross entropy per pixel and
+        // divides the sum by 16.
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(151);
         using var d = DomainClassifier.MultiHead(6, 3);
         var f = Randn(152, 1, 6, 4, 4);
         var headOf = torch.full(new long[] { 1, 4, 4 }, 0, ScalarType.Int64);
-        headOf.slice(1, 3, 4).fill_(2);                                   // last row: head 2 (4 pixels)
+        headOf.slice(1, 2, 3).fill_(-1);                                  // third row: unassigned
+        headOf.slice(1, 3, 4).fill_(2);                                   // last row: head 2
         var domain = torch.zeros(new long[] { 1, 4, 4 }, ScalarType.Int64);
         domain.slice(2, 0, 2).fill_(DomainAdversarialLoss.Target);
+        var labels = DomainAdversarialLoss.AssignHeads(domain, headOf, 3);
         var logits = d.forward(f);                                        // (1, 3, 2, 4, 4)
-        var loss = DomainAdversarialLoss.MultiHead(logits, DomainAdversarialLoss.AssignHeads(domain, headOf, 3));
-        var idx = headOf.view(1, 1, 1, 4, 4).expand(1, 1, 2, 4, 4);
+        var loss = DomainAdversarialLoss.MultiHead(logits, labels);
+        var idx = headOf.clamp_min(0).to(ScalarType.Int64).view(1, 1, 1, 4, 4).expand(1, 1, 2, 4, 4);
         var own = logits.gather(1, idx).squeeze(1);                       // (1, 2, 4, 4): each pixel's head
-        Close(F.cross_entropy(own, domain), loss, 1e-6, "one mean over the 16 pixels");
-        // not the per-head means summed (what a K-times-larger term would be)
-        var perHeadSum = F.cross_entropy(logits.select(1, 0).slice(2, 0, 3), domain.slice(1, 0, 3))
+        var target = domain.masked_fill(headOf.eq(-1), 255);
+        var perPixel = F.cross_entropy(own, target, ignore_index: 255, reduction: Reduction.None); // (1, 4, 4)
+        Close(perPixel.sum() / 16.0, loss, 1e-6, "sum over the labelled pixels / all 16 pixels");
+        // not the per-head means over their own pixels, summed over heads
+        var perHeadSum = F.cross_entropy(logits.select(1, 0).slice(2, 0, 2), domain.slice(1, 0, 2))
                          + F.cross_entropy(logits.select(1, 2).slice(2, 3, 4), domain.slice(1, 3, 4));
         Assert.True(Math.Abs(perHeadSum.ToDouble() - loss.ToDouble()) > 0.1);
     }
@@ -108,9 +114,9 @@ public class DomainClassifierTests
         var srcM = torch.tensor(new[] { true, false, false, true }, new long[] { 1, 2, 1, 2 });
         var tgtM = torch.tensor(new[] { true, true, false, false }, new long[] { 1, 2, 1, 2 });
         Assert.Equal(new long[] { 0, 1, 255, 0 }, DomainAdversarialLoss.LabelsFromMasks(srcM, tgtM).data<long>());
-        // DANN: the single head over all labelled pixels equals plain cross entropy.
+        // DANN: the single head's cross entropy over the labelled pixels, over all 6 pixels.
         using var s = DomainClassifier.SingleHead(5);
         var lg = s.forward(f);
-        Close(F.cross_entropy(lg.select(1, 0), domain, ignore_index: 255), DomainAdversarialLoss.SingleHead(lg, domain), 1e-6, "DANN");
+        Close(F.cross_entropy(lg.select(1, 0), domain, ignore_index: 255, reduction: Reduction.Sum) / 6.0, DomainAdversarialLoss.SingleHead(lg, domain), 1e-6, "DANN");
     }
 }
