@@ -113,14 +113,14 @@ let ``the two stages run end to end, and stage 1 can be loaded from a run folder
 let ``settings parse, and unknown keys or bad values list what is valid`` () =
     let c =
         [ "copy_paste", "off"; "resampling", "off"; "lambda1", "0.1"; "lambda2", "1"; "bg_score", "saliency_sum"; "dummy_score", "1.5"
-          "reduction", "mean"; "paste_cls", "on"; "feather", "3"; "bg_window", "8"; "cooccurrence", "smoothed:0.2"; "diagonal", "zero"
+          "reduction", "sum_cells"; "paste_cls", "on"; "feather", "3"; "bg_window", "8"; "cooccurrence", "smoothed:0.2"; "diagonal", "zero"
           "source_masks", "pseudo"; "mask_scales", "single"; "min_fg_pixels", "4"; "pooling", "gmp"; "stage1", "runs/Cam-600" ]
         |> List.fold (fun c (k, v) -> CsdConfig.set k v c) CsdConfig.defaults
     Assert.False(c.CopyPaste)
     Assert.Equal(UniformSource, c.Pairing)
     Assert.Equal((0.1, 1.0, 1.5), (c.Lambda1, c.Lambda2, c.DummyScore))
     Assert.Equal(SaliencySum, c.Background)
-    Assert.Equal(MeanOverPixels, c.Reduction)
+    Assert.Equal(SumOverCells, c.Reduction)
     Assert.True(c.PasteClassification)
     Assert.Equal((3, Some 8, 4), (c.FeatherRadius, c.BackgroundWindow, c.MinForegroundPixels))
     Assert.Equal({ Diagonal = ZeroDiagonal; Estimate = SmoothedSoftmax 0.2 }, c.Cooccurrence)
