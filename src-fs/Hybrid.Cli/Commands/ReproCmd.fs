@@ -263,8 +263,9 @@ let run (a: ParseResults<Args>) =
         | Some r when not (finished (runDir runsDir spec r seed)) -> Error $"{row.Name} seed {seed}: its init run {runDir runsDir spec r seed} has not finished"
         | _ -> Ok()
     let trainWave (wave: (TableSpec * Row * int * string) list) =
-        let blocked = wave |> List.choose (fun w -> match startable w with Error e -> Some e | Ok() -> None)
-        let ready = wave |> List.filter (fun w -> startable w = Ok())
+        let verdicts = wave |> List.map (fun w -> w, startable w)
+        let blocked = verdicts |> List.choose (fun (_, r) -> match r with Error e -> Some e | Ok() -> None)
+        let ready = verdicts |> List.choose (fun (w, r) -> match r with Ok() -> Some w | Error _ -> None)
         blocked
         @ (if ready.IsEmpty then []
            elif jobs = 1 then
