@@ -63,14 +63,56 @@ let ``cross entropy ignores 255 and matches the hand value`` () =
     close 0.0 (Losses.crossEntropy logits allIgnored)
 
 [<Fact>]
-let ``class-balanced cross entropy averages per class`` () =
-    // 3 pixels: two of class 0 with logits [2,0] (loss log(1+e^-2) = 0.126928 each) and one of
-    // class 1 with logits [0,0] (loss ln 2 = 0.693147). Per class: 0.126928 and 0.693147;
-    // mean over classes 0.410038 (plain CE would weight class 0 twice: 0.315668).
-    use logits = t [| 2.0f; 2.0f; 0.0f; 0.0f; 0.0f; 0.0f |] [| 1L; 2L; 1L; 3L |]
-    use target = torch.tensor([| 0L; 0L; 1L |], [| 1L; 1L; 3L |])
-    close 0.410038 (Losses.classBalancedCrossEntropy logits target)
-    close 0.315668 (Losses.crossEntropy logits target)
+let ``class-balanced cross entropy matches 1-stage-wseg's weights by hand`` () =
+    // 4 pixels: two of class 0 with logits [2,0] (loss log(1+e^-2) = 0.126928 each), one of
+    // class 1 with logits [0,0] (ln 2 = 0.693147), one ignored. N = 3 labelled pixels; weights
+    // (3 - 2) / 4 = 0.25 for class 0 and (3 - 1) / 4 = 0.5 for class 1; mean over all 4 pixels:
+    // (0.25 * 2 * 0.126928 + 0.5 * 0.693147) / 4 = 0.102509.
+    use logits = t [| 2.0f; 2.0f; 0.0f; 5.0f; 0.0f; 0.0f; 0.0f; 1.0f |] [| 1L; 2L; 1L; 4L |]
+    use target = torch.tensor([| 0L; 0L; 1L; 255L |], [| 1L; 1L; 4L |])
+    close 0.102509 (Losses.classBalancedCrossEntropy logits target)
+    // a single labelled class weighs (N - N) / (1 + N) = 0
+    use single = torch.tensor([| 0L; 0L; 255L; 255L |], [| 1L; 1L; 4L |])
+    close 0.0 (Losses.classBalancedCrossEntropy logits single)
+
+/// A random balanced-CE problem: logits (B, C, 1, N) and labels in 0..C-1 or 255.
+type BalancedProblem = { B: int; C: int; N: int; Logits: float32[]; Labels: int64[] }
+
+let private balancedProblems =
+    gen {
+        let! b = Gen.choose (1, 3)
+        let! c = Gen.choose (2, 4)
+        let! n = Gen.choose (1, 8)
+        let! logits = Gen.arrayOfLength (b * c * n) (Gen.choose (-300, 300) |> Gen.map (fun v -> float32 v / 100.0f))
+        let! labels = Gen.arrayOfLength (b * n) (Gen.frequency [ 1, Gen.constant 255L; 3, Gen.choose (0, c - 1) |> Gen.map int64 ])
+        return { B = b; C = c; N = n; Logits = logits; Labels = labels }
+    }
+    |> Arb.fromGen
+
+[<Fact>]
+let ``class-balanced cross entropy equals the per-image weighted reference`` () =
+    Prop.checkN 100 (
+        Prop.forAll balancedProblems (fun q ->
+            use scope = torch.NewDisposeScope()
+            let logits = torch.tensor (q.Logits, [| int64 q.B; int64 q.C; 1L; int64 q.N |])
+            let target = torch.tensor (q.Labels, [| int64 q.B; 1L; int64 q.N |])
+            let got = (Losses.classBalancedCrossEntropy logits target).item<float32> () |> float
+            // reference: per image, weight (N_b - N_bc) / (1 + N_b) on each labelled pixel's CE
+            let mutable sum = 0.0
+            for bi in 0 .. q.B - 1 do
+                let labels = Array.init q.N (fun i -> q.Labels[bi * q.N + i])
+                let labelled = labels |> Array.filter (fun l -> l <> 255L)
+                let nb = float labelled.Length
+                for i in 0 .. q.N - 1 do
+                    let l = labels[i]
+                    if l <> 255L then
+                        let z = Array.init q.C (fun c -> float q.Logits[(bi * q.C + c) * q.N + i])
+                        let m = Array.max z
+                        let ce = m + log (z |> Array.sumBy (fun v -> exp (v - m))) - z[int l]
+                        let nc = labelled |> Array.filter ((=) l) |> Array.length |> float
+                        sum <- sum + ce * (nb - nc) / (1.0 + nb)
+            let expected = sum / float (q.B * q.N)
+            abs (got - expected) < 1e-5))
 
 [<Fact>]
 let ``weighted cross entropy with unit weights is cross entropy`` () =

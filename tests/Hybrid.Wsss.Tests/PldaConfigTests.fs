@@ -11,7 +11,7 @@ let ``defaults are the paper's`` () =
     Assert.Equal(MaskAssign, d.Assignment)
     Assert.Equal(MultiHead, d.Discriminator)
     Assert.True(d.DomainAdaptation && d.CpsSource && d.CpsTarget)
-    Assert.Equal(0.6, d.CpsRatio)
+    Assert.Equal({ Foreground = 0.6; Background = 0.7; Floor = 0.2 }, PldaConfig.cutoffs d)
     Assert.Equal(10.0, d.GrlGamma)
     Assert.Equal<int list>([ 1; 2; 4; 8; 12; 24 ], d.PamrDilations)
     PldaConfig.validate d |> ignore
@@ -27,6 +27,8 @@ let ``set parses every switch of Tab. VI-VIII`` () =
         |> PldaConfig.set "cps_s" "false"
         |> PldaConfig.set "cps_t" "0"
         |> PldaConfig.set "pamr_dilations" "1, 2,4"
+        |> PldaConfig.set "cps_bg_ratio" "0.8"
+    Assert.Equal(0.8, c.CpsBackgroundRatio)
     Assert.Equal(Mada, c.Discriminator)
     Assert.Equal(SimpleAssign, c.Assignment)
     Assert.Equal(0.7, c.Delta)

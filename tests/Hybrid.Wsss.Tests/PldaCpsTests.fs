@@ -11,7 +11,7 @@ module Cps = ConfidentPseudoSupervision
 
 /// A random CPS problem: probabilities (B, C, h, w) (softmax of random logits), a domain
 /// mask and a head per pixel.
-type CpsProblem = { B: int; C: int; H: int; W: int; Logits: float32[]; Domain: bool[]; Head: int64[]; Ratio: float; Floor: float }
+type CpsProblem = { B: int; C: int; H: int; W: int; Logits: float32[]; Domain: bool[]; Head: int64[]; Cutoffs: CpsCutoffs }
 
 let private problems =
     gen {
@@ -21,6 +21,7 @@ let private problems =
         let! w = Gen.choose (1, 6)
         let! seed = Gen.choose (0, Int32.MaxValue)
         let! ratio = Gen.elements [ 0.0; 0.3; 0.6; 0.9; 1.0 ]
+        let! bgRatio = Gen.elements [ 0.0; 0.5; 0.7; 1.0 ]
         let! floor = Gen.elements [ 0.0; 0.2; 0.5 ]
         let rng = Random seed
         let n = b * h * w
@@ -29,8 +30,7 @@ let private problems =
               Logits = Array.init (b * c * h * w) (fun _ -> float32 (rng.NextDouble() * 6.0 - 3.0))
               Domain = Array.init n (fun _ -> rng.NextDouble() < 0.5)
               Head = Array.init n (fun _ -> int64 (rng.Next(-1, c - 1)))
-              Ratio = ratio
-              Floor = floor }
+              Cutoffs = { Foreground = ratio; Background = bgRatio; Floor = floor } }
     }
     |> Arb.fromGen
 
@@ -38,34 +38,35 @@ let private floats (t: Tensor) = t.to_type(ScalarType.Float32).data<float32> ()
 let private longs (t: Tensor) = t.to_type(ScalarType.Int64).data<int64> ()
 
 [<Fact>]
-let ``CPS supervises no pixel below the threshold and none outside its domain`` () =
+let ``CPS supervises only unambiguous confident pixels of the pixel's own class inside its domain`` () =
     Prop.checkN 100 (
         Prop.forAll problems (fun q ->
             use scope = torch.NewDisposeScope()
             let p = torch.tensor(q.Logits, [| int64 q.B; int64 q.C; int64 q.H; int64 q.W |]).softmax 1L
             let domain = torch.tensor(q.Domain |> Array.map (fun v -> if v then 1uy else 0uy), [| int64 q.B; int64 q.H; int64 q.W |]).to_type ScalarType.Bool
             let head = torch.tensor (q.Head, [| int64 q.B; int64 q.H; int64 q.W |])
-            let confident = longs (Cps.confidentLabels q.Ratio q.Floor p)
-            let supervised = longs (Cps.targets q.Ratio q.Floor p domain head)
+            let confident = longs (Cps.confidentLabels q.Cutoffs p)
+            let supervised = longs (Cps.targets q.Cutoffs p domain head)
             let pv = floats p
             let hw = q.H * q.W
-            // reference threshold: tau_bc = max(floor, ratio * max_i p_bci)
-            let tau bi c = max q.Floor (q.Ratio * float (Array.init hw (fun i -> pv[(bi * q.C + c) * hw + i]) |> Array.max))
+            // reference cut-off (1-stage-wseg): tau_bc = max(floor, ratio_c * max_i p_bci), ratio_0 the background's
+            let tau bi c =
+                let ratio = if c = 0 then q.Cutoffs.Background else q.Cutoffs.Foreground
+                max q.Cutoffs.Floor (ratio * float (Array.init hw (fun i -> pv[(bi * q.C + c) * hw + i]) |> Array.max))
             let mutable ok = true
             for bi in 0 .. q.B - 1 do
                 for i in 0 .. hw - 1 do
                     let j = bi * hw + i
                     let probs = Array.init q.C (fun c -> pv[(bi * q.C + c) * hw + i])
-                    let best = Array.max probs
-                    let arg = Array.findIndex ((=) best) probs
-                    // confident labels: the argmax exactly where its probability beats its class threshold
-                    let expected = if float best > tau bi arg then int64 arg else 255L
+                    let above = [ for c in 0 .. q.C - 1 do if float probs[c] > tau bi c then c ]
+                    // confident labels: the one class above its cut-off; none or several -> ignored
+                    let expected = match above with [ c ] -> int64 c | _ -> 255L
                     if confident[j] <> expected then ok <- false
-                    // supervised: only inside the domain, above the threshold, and the pixel's own class
+                    // supervised: only inside the domain, confident, and the pixel's own foreground class
                     let l = supervised[j]
                     if l <> 255L then
                         if not q.Domain[j] then ok <- false
-                        if not (float probs[int l] > tau bi (int l)) then ok <- false
+                        if l <> expected then ok <- false
                         if l <> q.Head[j] + 1L then ok <- false
                         if l = 0L then ok <- false
                     elif q.Domain[j] && expected <> 255L && expected > 0L && expected = q.Head[j] + 1L then ok <- false
@@ -106,19 +107,22 @@ let ``the distribution goes through the refinement`` () =
     Assert.False(p.requires_grad)
 
 [<Fact>]
-let ``CPS loss is zero without supervised pixels and positive with some`` () =
+let ``CPS loss is zero without supervised pixels or with one class, positive with two`` () =
     use scope = torch.NewDisposeScope()
     let logits = torch.randn ([| 2L; 3L; 4L; 4L |], requires_grad = true)
     let none = torch.full ([| 2L; 4L; 4L |], 255.0, dtype = ScalarType.Int64)
-    let l0 = Cps.loss logits none
-    Assert.Equal(0.0, l0.item<float> ())
-    let some = torch.tensor (Array.init 32 (fun i -> if i = 1 * 4 + 2 then 2L else 255L), [| 2L; 4L; 4L |])
-    let l1 = Cps.loss logits some
-    Assert.True(l1.item<float> () > 0.0)
-    l1.backward ()
+    Assert.Equal(0.0, (Cps.loss logits none).item<float> ())
+    // one supervised class per image: 1-stage-wseg's weights (N - N_c) / (1 + N) are all 0
+    let oneClass = torch.tensor (Array.init 32 (fun i -> if i = 6 || i = 7 then 2L elif i = 20 then 1L else 255L), [| 2L; 4L; 4L |])
+    Assert.Equal(0.0, (Cps.loss logits oneClass).item<float> ())
+    // pixels (0, 1, 2) class 2 and (0, 0, 0) class 1 in image 0
+    let twoClasses = torch.tensor (Array.init 32 (fun i -> if i = 1 * 4 + 2 then 2L elif i = 0 then 1L else 255L), [| 2L; 4L; 4L |])
+    let l = Cps.loss logits twoClasses
+    Assert.True(l.item<float> () > 0.0)
+    l.backward ()
     let g = floats logits.grad
-    // only the supervised pixel (0, :, 1, 2) receives gradient
+    // only the two supervised pixels receive gradient
     g |> Array.iteri (fun i v ->
         let b, r = i / 48, i % 48
         let y, x = (r % 16) / 4, r % 4
-        if not (b = 0 && y = 1 && x = 2) then Assert.Equal(0.0f, v))
+        if not (b = 0 && ((y = 1 && x = 2) || (y = 0 && x = 0))) then Assert.Equal(0.0f, v))

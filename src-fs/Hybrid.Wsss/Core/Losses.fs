@@ -32,21 +32,24 @@ let weightedCrossEntropy (logits: Tensor) (target: Tensor) (weights: Tensor) : T
     let n = valid.sum().to_type(ScalarType.Float32).clamp_min(1.0)
     ((perPixel * w).sum() / n).MoveToOuterDisposeScope()
 
-/// Class-balanced cross entropy (PLDA Eq. 8, after 1-stage-wseg): each class present in the
-/// target contributes the mean loss over its own pixels, and the classes are averaged, so
-/// large background regions do not drown small objects. logits (B, C, H, W), target (B, H, W).
+/// Class-balanced cross entropy (PLDA Eq. 7-8, after 1-stage-wseg's balanced mask loss): a
+/// pixel of class c in image b is weighted (N_b - N_bc) / (1 + N_b), N_b the image's labelled
+/// pixels and N_bc those of class c, and the weighted losses are averaged over all B H W
+/// pixels (unlabelled ones count 0). Small classes weigh more, and an image whose labels hold a
+/// single class contributes nothing. logits (B, C, H, W), target (B, H, W) with 255 ignored.
 let classBalancedCrossEntropy (logits: Tensor) (target: Tensor) : Tensor =
     use scope = torch.NewDisposeScope()
     let c = logits.size 1
-    let valid = target.ne(255.0)
-    let safeTarget = target.masked_fill(valid.logical_not(), 0.0)
+    let valid = target.ne(255.0)                                   // (B, H, W)
+    let safeTarget = target.masked_fill(valid.logical_not(), 0.0)  // (B, H, W)
     let perPixel = F.cross_entropy(logits, safeTarget, reduction = Reduction.None) // (B, H, W)
-    let oneHot = F.one_hot(safeTarget, c).to_type(ScalarType.Float32) * valid.unsqueeze(-1L).to_type(ScalarType.Float32) // (B, H, W, C)
-    let count = oneHot.sum([| 0L; 1L; 2L |])                      // (C)
-    let perClass = (perPixel.unsqueeze(-1L) * oneHot).sum([| 0L; 1L; 2L |]) / count.clamp_min(1.0) // (C)
-    let present = count.gt(0.0).to_type(ScalarType.Float32)
-    let loss = (perClass * present).sum() / present.sum().clamp_min(1.0)
-    loss.MoveToOuterDisposeScope()
+    let validF = valid.to_type(ScalarType.Float32)
+    let oneHot = F.one_hot(safeTarget, c).to_type(ScalarType.Float32) * validF.unsqueeze(-1L) // (B, H, W, C)
+    let perClass = oneHot.sum([| 1L; 2L |], keepdim = true)        // (B, 1, 1, C): N_bc
+    let total = perClass.sum(-1L, keepdim = true)                  // (B, 1, 1, 1): N_b
+    let classWeight = (total - perClass) / (total + 1.0)           // (B, 1, 1, C)
+    let weight = (oneHot * classWeight).sum(-1L)                   // (B, H, W); 0 where unlabelled
+    (perPixel * weight).mean().MoveToOuterDisposeScope()
 
 /// KL(P || Q) between class distributions per pixel, averaged over the pixels where
 /// mask is true: p (B, C, H, W) probabilities (teacher), logQ (B, C, H, W) log-probabilities

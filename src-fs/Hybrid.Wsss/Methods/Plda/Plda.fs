@@ -75,7 +75,7 @@ module Plda =
             let cpsS =
                 if cfg.CpsSource then
                     let p = ConfidentPseudoSupervision.distribution refine images scores labels
-                    Some(ConfidentPseudoSupervision.targets cfg.CpsRatio cfg.CpsFloor p domains.Source domains.Head)
+                    Some(ConfidentPseudoSupervision.targets (PldaConfig.cutoffs cfg) p domains.Source domains.Head)
                 else None
             let cpsT =
                 if cfg.CpsTarget then
@@ -85,7 +85,7 @@ module Plda =
                         match erased, maskedScores with
                         | Some e, Some m -> ConfidentPseudoSupervision.distribution refine e m labels
                         | _ -> ConfidentPseudoSupervision.distribution refine images scores labels
-                    Some(ConfidentPseudoSupervision.targets cfg.CpsRatio cfg.CpsFloor p domains.Target domains.Head)
+                    Some(ConfidentPseudoSupervision.targets (PldaConfig.cutoffs cfg) p domains.Target domains.Head)
                 else None
             match batch.Masks with
             | Some gt ->

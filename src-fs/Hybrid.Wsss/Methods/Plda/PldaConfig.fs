@@ -37,6 +37,15 @@ type BackgroundChannel =
     /// 21-channel classifier of the public SEAM variant.
     | LearnedBackground
 
+/// The cut-offs that make a pseudo-label distribution confident (1-stage-wseg's
+/// `pseudo_gtmask`, which the paper's CPS follows): class c of an image counts at a pixel when
+/// its probability exceeds max(Floor, ratio_c * its largest probability in that image), with
+/// ratio_c = Background for the background channel and Foreground for the others.
+type CpsCutoffs =
+    { Foreground: float
+      Background: float
+      Floor: float }
+
 /// PLDA's settings; `defaults` are the paper's (MAP.md) unless a comment says otherwise.
 type PldaConfig =
     { /// delta, the domain assignment threshold on the max-normalised CAM (Sec. III-D, Fig. 7a: 0.6).
@@ -58,6 +67,9 @@ type PldaConfig =
       Background: BackgroundChannel
       /// eta of the dynamic CPS threshold tau = eta * max (Fig. 7b: 0.6, as 1-stage-wseg).
       CpsRatio: float
+      /// The same ratio for the background channel (the paper is silent; the public code and
+      /// 1-stage-wseg use 0.7).
+      CpsBackgroundRatio: float
       /// Lower bound of tau (1-stage-wseg's cutoff_low, 0.2).
       CpsFloor: float
       /// gamma of the DANN coefficient 2 / (1 + exp(-gamma p)) - 1 that scales the GRL (10).
@@ -82,6 +94,10 @@ type PldaConfig =
       NewLayerLrMult: float }
 
 module PldaConfig =
+    /// The CPS cut-offs of a config.
+    let cutoffs (c: PldaConfig) : CpsCutoffs =
+        { Foreground = c.CpsRatio; Background = c.CpsBackgroundRatio; Floor = c.CpsFloor }
+
     let defaults =
         { Delta = 0.6
           Assignment = MaskAssign
@@ -94,6 +110,7 @@ module PldaConfig =
           CpsWeight = 1.0
           Background = FixedBackground
           CpsRatio = 0.6
+          CpsBackgroundRatio = 0.7
           CpsFloor = 0.2
           GrlGamma = 10.0
           Hidden1 = 1024
@@ -117,6 +134,7 @@ module PldaConfig =
         if c.Assignment = SimpleAssign && c.SimpleLow >= c.Delta then
             fail "simple_low" (sprintf "SimpleAssign needs simple_low < delta, got %g >= %g" c.SimpleLow c.Delta)
         unit "cps_ratio" c.CpsRatio
+        unit "cps_bg_ratio" c.CpsBackgroundRatio
         unit "cps_floor" c.CpsFloor
         unit "dropout" c.Dropout
         if c.DaWeight < 0.0 then fail "da_weight" "must be >= 0"
@@ -181,6 +199,7 @@ module PldaConfig =
           "cps_weight", "weight of each CPS term (1)"
           "background", "fixed | learned: background score of the CPS classifier (fixed)"
           "cps_ratio", "eta of the dynamic CPS threshold (0.6)"
+          "cps_bg_ratio", "the same ratio for the background channel (0.7)"
           "cps_floor", "lower bound of the CPS threshold (0.2)"
           "grl_gamma", "gamma of the DANN GRL schedule (10)"
           "hidden1", "discriminator trunk width 1 (1024)"
@@ -211,6 +230,7 @@ module PldaConfig =
         | "cps_weight" -> { c with CpsWeight = parseFloat k value }
         | "background" -> { c with Background = parseBackground value }
         | "cps_ratio" -> { c with CpsRatio = parseFloat k value }
+        | "cps_bg_ratio" -> { c with CpsBackgroundRatio = parseFloat k value }
         | "cps_floor" -> { c with CpsFloor = parseFloat k value }
         | "grl_gamma" -> { c with GrlGamma = parseFloat k value }
         | "hidden1" -> { c with Hidden1 = parseInt k value }
