@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=docs/cli.md
 mkdir -p docs
+# build first (the launcher rebuilds when sources changed), so no build output lands in the docs
+./hybrid version > /dev/null
 {
   echo "# hybrid command line"
   echo

@@ -16,7 +16,7 @@ let tiny =
         Warmup = WarmupSteps 0
         PseudoScales = [ 1.0 ]
         PseudoFlip = false
-        Momentum = 0.9
+        Momentum = FixedMomentum 0.9
         SegmentationHead = { Hidden = 8; Dilation = 2; Fc7Kernel = 3 } }
 
 /// A micro ResNet (widths 8-16, one block per stage, output stride 8): the tests exercise

@@ -47,7 +47,9 @@ let ``with GC on the Seg2CAM term reaches W_fc, and the Tab. 4a detach cuts F or
 let ``the assignment network never receives gradients and follows the online one by EMA`` () =
     singleThreaded <| fun () ->
         use scope = torch.NewDisposeScope()
-        let cfg = tiny
+        // horizon 0.5 of the 10-step run (CosaTestKit.ctx): m = 1 - 1 / (0.5 * 10) = 0.8
+        let cfg = { tiny with Momentum = HorizonFraction 0.5 }
+        let mom = 0.8
         use m = model cfg
         let meth, _ = Cosa.ofModel cfg m
         use opt = new AdamW(meth.Groups, 1e-3)
@@ -65,7 +67,7 @@ let ``the assignment network never receives gradients and follows the online one
             meth.AfterStep (ctx step)
             // AN = m AN_before + (1 - m) ON_after, parameter by parameter
             for (n, old), (_, now) in List.zip before an do
-                use expected = old * cfg.Momentum + on.[n].detach() * (1.0 - cfg.Momentum)
+                use expected = old * mom + on.[n].detach() * (1.0 - mom)
                 Assert.True(now.allclose(expected, rtol = 1e-5, atol = 1e-6), n)
         Assert.Equal(2L, m.Updates)
         Assert.False(m.Assignment.training)   // eval mode whatever the model's mode

@@ -115,6 +115,19 @@ let ``ramps, gates, DANN and EMA momentum are non-decreasing within [0, 1]`` () 
     Assert.Equal(0.99, momentum.[0], 14)
     Assert.Equal(0.9994, valueAt 123 total EmaMomentum.cosa)
 
+[<Fact>]
+let ``a horizon-fraction momentum keeps the EMA horizon 1 / (1 - m) at that share of any run`` () =
+    Prop.check (
+        Prop.forAll (Arb.fromGen (Gen.zip (floatIn 0.01 1.0) (Gen.choose (200, 100000)))) (fun (f, t) ->
+            let m = valueAt 0 t (EmaMomentum.horizonFraction f)
+            // constant over the run, and horizon = f T
+            m = valueAt (t - 1) t (EmaMomentum.horizonFraction f)
+            && (f * float t <= 1.0 || abs (1.0 / (1.0 - m) - f * float t) <= 1e-6 * f * float t)))
+    // the paper's 0.9994 is recovered at the public code's 32,000 VOC iterations
+    Assert.Equal(0.9994, valueAt 0 32000 (Hybrid.Wsss.Methods.Cosa.AssignmentMomentum.schedule (Hybrid.Wsss.Methods.Cosa.HorizonFraction Hybrid.Wsss.Methods.Cosa.AssignmentMomentum.paperFraction)), 12)
+    // and at 400 steps the horizon is 20.8 steps
+    Assert.Equal(1.0 - 1.0 / 20.833333333333332, valueAt 0 400 (EmaMomentum.horizonFraction (1.0 / 0.0006 / 32000.0)), 12)
+
 // Hand-computed (python3 -c "import math; print(2/(1+math.exp(-5))-1, 0.01*0.5**0.9,
 // 6e-5*(1-1500/20000)**0.9)"):
 //   DANN at p = 0.5: 2/(1+e^-5) - 1 = 0.9866142981514305

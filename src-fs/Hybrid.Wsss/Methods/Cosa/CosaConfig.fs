@@ -2,6 +2,7 @@ namespace Hybrid.Wsss.Methods.Cosa
 
 open System
 open System.Globalization
+open Hybrid.Wsss.Schedules
 open Hybrid.Wsss.Thresholds
 
 /// What guides the online network's CAMs (CoSA Sec. 3.1 and Tab. 4a "Source"). The Tab. 3
@@ -71,6 +72,25 @@ module Warmup =
             | true, f -> WarmupFraction f
             | _ -> invalidArg key (sprintf "--set %s=%s: expected steps (an integer, e.g. 2000) or a fraction of the run (e.g. 0.1)" key value)
 
+/// m of the assignment network's update AN <- m AN + (1 - m) ON.
+type AssignmentMomentum =
+    /// a constant m (Sec. 4.1: 0.9994)
+    | FixedMomentum of float
+    /// m = 1 - 1 / (f T) for a run of T steps: the EMA horizon 1 / (1 - m) the same fraction f
+    /// of the run at any budget. The paper's 0.9994 (horizon 1,667 steps) over the public
+    /// code's 32,000 VOC iterations (run_voc.sh) is f = 0.052.
+    | HorizonFraction of float
+
+module AssignmentMomentum =
+    /// The paper's horizon as a fraction of the public code's VOC run: 1 / (1 - 0.9994) / 32000.
+    let paperFraction = 1.0 / (1.0 - 0.9994) / 32000.0
+
+    /// The momentum as a schedule over the run.
+    let schedule (m: AssignmentMomentum) : Schedule =
+        match m with
+        | FixedMomentum v -> EmaMomentum.constant v
+        | HorizonFraction f -> EmaMomentum.horizonFraction f
+
 type CosaConfig =
     { /// Tab. 3 GC and Tab. 4a source.
       Guidance: Guidance
@@ -94,7 +114,7 @@ type CosaConfig =
       /// CAM would otherwise pull one component onto a spike at 0 (public code: 0.05).
       ConfidenceFloor: float
       /// m of the assignment network AN <- m AN + (1 - m) ON (Sec. 4.1: 0.9994).
-      Momentum: float
+      Momentum: AssignmentMomentum
       /// When the pseudo-label terms (CAM2Seg, Seg2CAM, CSC) are switched on (paper: a
       /// 2k-iteration warm-up before guidance; default here 10% of the run, see Warmup).
       Warmup: Warmup
@@ -138,7 +158,7 @@ module CosaConfig =
           Threshold = 0.5
           QueueLength = ConfidenceQueue.defaultCapacity
           ConfidenceFloor = 0.05
-          Momentum = 0.9994
+          Momentum = FixedMomentum 0.9994
           Warmup = WarmupFraction 0.1
           Perplexity = Perplexity.cosa
           LowPerplexityBound = Perplexity.cosaLowPerplexityBound
@@ -173,7 +193,10 @@ module CosaConfig =
             [ if not (cfg.Threshold > 0.0 && cfg.Threshold < 1.0) then sprintf "threshold must lie in (0, 1), got %g" cfg.Threshold
               if cfg.QueueLength < 1 then sprintf "queue must be >= 1 batch, got %d" cfg.QueueLength
               if not (cfg.ConfidenceFloor >= 0.0 && cfg.ConfidenceFloor < 1.0) then sprintf "confidence-floor must lie in [0, 1), got %g" cfg.ConfidenceFloor
-              if not (cfg.Momentum >= 0.0 && cfg.Momentum <= 1.0) then sprintf "momentum must lie in [0, 1], got %g" cfg.Momentum
+              match cfg.Momentum with
+              | FixedMomentum m when not (m >= 0.0 && m <= 1.0) -> sprintf "momentum must lie in [0, 1], got %g" m
+              | HorizonFraction f when not (f > 0.0 && f <= 1.0) -> sprintf "momentum-horizon must lie in (0, 1], got %g" f
+              | _ -> ()
               match cfg.Warmup with
               | WarmupSteps n when n < 0 -> sprintf "warmup must be >= 0 steps, got %d" n
               | WarmupFraction f when not (f >= 0.0 && f < 1.0) -> sprintf "a warmup fraction must lie in [0, 1), got %g" f
@@ -230,7 +253,8 @@ module CosaConfig =
           "threshold", "xi, fixed value / initial dynamic value (0.5)"
           "queue", "GMM queue length in batches (100)"
           "confidence-floor", "confidences not queued for the GMM (0.05)"
-          "momentum", "EMA momentum of the assignment network (0.9994)"
+          "momentum", "EMA momentum of the assignment network, a constant (0.9994)"
+          "momentum-horizon", "the EMA horizon 1/(1-m) as a fraction of the run (0.052 = the paper's 0.9994 over 32k steps)"
           "warmup", "when the pseudo-label terms start: steps (the paper: 2000) or a fraction of the run (default 0.1)"
           "lambda-alpha", "perplexity lambda_alpha (0.8)"
           "lambda-beta", "perplexity lambda_beta (1)"
@@ -265,7 +289,8 @@ module CosaConfig =
             | "threshold" -> { cfg with Threshold = parseFloat k value }
             | "queue" -> { cfg with QueueLength = parseInt k value }
             | "confidence-floor" -> { cfg with ConfidenceFloor = parseFloat k value }
-            | "momentum" -> { cfg with Momentum = parseFloat k value }
+            | "momentum" -> { cfg with Momentum = FixedMomentum(parseFloat k value) }
+            | "momentum-horizon" -> { cfg with Momentum = HorizonFraction(parseFloat k value) }
             | "warmup" -> { cfg with Warmup = Warmup.parse k value }
             | "lambda-alpha" -> { cfg with Perplexity = { cfg.Perplexity with Alpha = parseFloat k value } }
             | "lambda-beta" -> { cfg with Perplexity = { cfg.Perplexity with Beta = parseFloat k value } }

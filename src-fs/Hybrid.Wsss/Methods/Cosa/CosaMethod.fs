@@ -178,7 +178,7 @@ let ofModelWith (headLr: float) (cfg: CosaConfig) (model: CosaModel) : Method * 
           Model = model
           Groups = groups headLr model
           Step = losses cfg model state
-          AfterStep = fun _ -> model.UpdateAssignment cfg.Momentum
+          AfterStep = fun ctx -> model.UpdateAssignment(AssignmentMomentum.schedule cfg.Momentum ctx.Clock)
           Predict = predictor cfg model state }
     m, state
 
