@@ -94,10 +94,28 @@ let ``an init that names no row, or comes back to itself, is refused with the ro
         Directory.Delete(dir, true)
 
 [<Fact>]
-let ``the CAM baseline and the upper bound of PLDA and CSD are the same runs`` () =
-    let find paper name =
-        let spec = specs () |> Array.map ReproCmd.parse |> Array.find (fun s -> s.Paper = paper)
-        spec, spec.Rows |> List.find (fun r -> r.Method = name && r.Sets.IsEmpty)
-    let (p, pCam), (c, cCam) = find "PLDA" "cam", find "CSD" "cam"
-    Assert.Equal(p.Steps, c.Steps)
-    Assert.Equal(ReproCmd.runDir "runs" p pCam 0, ReproCmd.runDir "runs" c cCam 0)
+let ``every table fine-tunes each row from one CAM pretraining run`` () =
+    for path in specs () do
+        let spec = ReproCmd.parse path
+        match spec.Rows |> List.filter (fun r -> r.Init.IsNone) with
+        | [ pre ] ->
+            Assert.Equal("cam", pre.Method)
+            Assert.True(pre.Steps |> Option.exists (fun s -> s > spec.Steps), $"{path}: the pretraining row trains longer than the table's rows")
+            for r in spec.Rows do
+                if r.Name <> pre.Name then Assert.Equal(Some pre.Name, r.Init)
+        | other -> failwith $"{path}: expected one pretraining row (no init), found {other.Length}"
+
+[<Fact>]
+let ``the pretraining, CAM baseline and upper bound are the same runs in every table that has them`` () =
+    let all = specs () |> Array.map ReproCmd.parse
+    let dirsOf (pred: ReproCmd.Row -> bool) =
+        [ for spec in all do
+            for r in spec.Rows do
+                if pred r then ReproCmd.runDir "runs" spec r 0 ]
+    let pretraining (r: ReproCmd.Row) = r.Init.IsNone
+    let baseline (r: ReproCmd.Row) = r.Method = "cam" && r.Sets.IsEmpty && r.Init.IsSome
+    let upper (r: ReproCmd.Row) = r.Method = "supervised" && r.Init.IsSome
+    Assert.Equal(all.Length, (dirsOf pretraining).Length)
+    Assert.True((dirsOf baseline).Length >= 3) // PLDA, CSD and the summary table
+    for pred in [ pretraining; baseline; upper ] do
+        Assert.Single(List.distinct (dirsOf pred)) |> ignore
