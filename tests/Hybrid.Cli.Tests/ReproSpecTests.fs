@@ -121,3 +121,21 @@ let ``the pretraining, CAM baseline and upper bound are the same runs in every t
     Assert.True((dirsOf baseline).Length >= 3) // PLDA, CSD and the summary table
     for pred in [ pretraining; baseline; upper ] do
         Assert.Single(List.distinct (dirsOf pred)) |> ignore
+
+[<Fact>]
+let ``a run stopped after a checkpoint is resumed, a fresh one is not`` () =
+    let dir = Path.Combine(Path.GetTempPath(), "hybrid-repro-resume-" + Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory dir |> ignore
+    try
+        let pre = { row "cam" [] with Name = "pre"; Steps = Some 50 }
+        let r = { row "plda" [ "delta=0.5" ] with Init = Some "pre" }
+        let spec = specOf 10 [ pre; r ]
+        let argv () = ReproCmd.trainArgv "runs" None false spec r 3 dir
+        let fresh = argv ()
+        Assert.DoesNotContain("--resume", fresh)
+        Assert.Equal<string list>([ "--method"; "plda"; "--data"; "d"; "--steps"; "10"; "--seed"; "3"; "--out"; dir; "--set"; "delta=0.5"; "--weights" ], fresh |> List.take 13)
+        Assert.Equal(Path.Combine(ReproCmd.runDir "runs" spec pre 3, "checkpoint.safetensors"), fresh[13])
+        File.WriteAllText(Path.Combine(dir, "checkpoint.safetensors"), "")
+        Assert.Equal<string list>(fresh @ [ "--resume" ], argv ())
+    finally
+        Directory.Delete(dir, true)

@@ -210,6 +210,18 @@ let private trainInChildren (jobs: int) (pending: (string * string * string list
                 Say.warn $"[{completed.Value}/{total}] FAILED {label} (exit {p.ExitCode}); see {logPath}")) |> ignore
     List.ofSeq failures
 
+/// The `hybrid train` arguments of one run of a row. A run that was stopped after a checkpoint
+/// (Ctrl-C, or a periodic checkpoint of a long run) continues from it (`--resume`: the same
+/// result as if never stopped) instead of starting over.
+let trainArgv (runsDir: string) (data: string option) (quick: bool) (spec: TableSpec) (row: Row) (seed: int) (dir: string) =
+    [ "--method"; row.Method; "--data"; defaultArg data spec.Data; "--steps"; string (rowSteps spec row); "--seed"; string seed; "--out"; dir ]
+    @ (if quick then [ "--crop"; "48"; "--batch-size"; "4"; "--workers"; "0" ] else spec.Extra)
+    @ (row.Sets |> List.collect (fun s -> [ "--set"; s ]))
+    @ (match initRow spec row with
+       | Some r -> [ "--weights"; Path.Combine(runDir runsDir spec r seed, "checkpoint.safetensors") ]
+       | None -> [])
+    @ (if File.Exists(Path.Combine(dir, "checkpoint.safetensors")) then [ "--resume" ] else [])
+
 let run (a: ParseResults<Args>) =
     let quick = a.Contains Quick
     let jobs = a.GetResult(Jobs, 1)
@@ -238,13 +250,7 @@ let run (a: ParseResults<Args>) =
     let rec wanted (spec: TableSpec) (row: Row) =
         named row || spec.Rows |> List.exists (fun r -> r.Init = Some row.Name && wanted spec r)
     let parser = ArgumentParser.Create<TrainCmd.Args>(programName = "hybrid train")
-    let argvOf (spec: TableSpec) (row: Row) (seed: int) (dir: string) =
-        [ "--method"; row.Method; "--data"; defaultArg data spec.Data; "--steps"; string (rowSteps spec row); "--seed"; string seed; "--out"; dir ]
-        @ (if quick then [ "--crop"; "48"; "--batch-size"; "4"; "--workers"; "0" ] else spec.Extra)
-        @ (row.Sets |> List.collect (fun s -> [ "--set"; s ]))
-        @ (match initRow spec row with
-           | Some r -> [ "--weights"; Path.Combine(runDir runsDir spec r seed, "checkpoint.safetensors") ]
-           | None -> [])
+    let argvOf (spec: TableSpec) (row: Row) (seed: int) (dir: string) = trainArgv runsDir data quick spec row seed dir
     // one queue over every table, breadth first (every row's first seed before any row's
     // second), so a grid cut short still has each row; a run shared by rows is trained once.
     // Rows initialised from another row's runs train in a later wave than those runs.
