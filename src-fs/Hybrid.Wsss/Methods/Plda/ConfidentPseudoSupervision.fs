@@ -19,8 +19,8 @@ open Hybrid.Wsss
 /// - the source term supervises confident source pixels, the target term confident target
 ///   pixels with labels from the masked image's refined CAM. Inside a domain only the pixel's
 ///   own foreground class is supervised (the public code keeps the label of class c only where
-///   the pixel is in class c's domain and zeroes the background channel there; the paper does
-///   not say);
+///   the pixel is in class c's domain and zeroes the background channel everywhere, so CPS
+///   never supervises background; the paper does not say);
 /// - the loss is the class-balanced cross entropy of 1-stage-wseg (Losses.classBalancedCrossEntropy:
 ///   an image whose supervised pixels hold a single class adds nothing) applied to the CAM scores
 ///   with a background channel ([s_bg, s_1 .. s_K], s_bg from a 1x1 background scorer, as the
