@@ -173,12 +173,13 @@ let groups (headLr: float) (model: CosaModel) : ParamGroup list =
 let ofModelWith (headLr: float) (cfg: CosaConfig) (model: CosaModel) : Method * CosaState =
     let cfg = CosaConfig.validate cfg
     let state = CosaState(cfg)
+    let momentum = AssignmentMomentum.schedule cfg.Momentum
     let m =
         { Name = name
           Model = model
           Groups = groups headLr model
           Step = losses cfg model state
-          AfterStep = fun ctx -> model.UpdateAssignment(AssignmentMomentum.schedule cfg.Momentum ctx.Clock)
+          AfterStep = fun ctx -> model.UpdateAssignment(momentum ctx.Clock)
           Predict = predictor cfg model state }
     m, state
 
