@@ -26,12 +26,14 @@ let private cases: Gen<Case> = gen {
     return { B = b; K = k; H = h; W = w; Cams = cams; Labels = labels; Saliency = saliency }
 }
 
-let private tensorLabels (c: Case) : int64[] =
+let private tensorLabelsWith (thresholds: CueThresholds) (c: Case) : int64[] =
     use scope = torch.NewDisposeScope()
     let cams = torch.tensor(c.Cams |> Array.map float32, [| int64 c.B; int64 c.K; int64 c.H; int64 c.W |])
     let labels = torch.tensor(c.Labels |> Array.map float32, [| int64 c.B; int64 c.K |])
     let sal = torch.tensor(c.Saliency |> Array.map float32, [| int64 c.B; 1L; int64 c.H; int64 c.W |])
-    (PseudoLabelMaps.segmentation PseudoLabels.paper cams labels sal).data<int64> ()
+    (PseudoLabelMaps.segmentation thresholds cams labels sal).data<int64> ()
+
+let private tensorLabels (c: Case) : int64[] = tensorLabelsWith PseudoLabels.paper c
 
 [<Fact>]
 let ``tensor rule: foreground only where both cues agree, ignore where one fires, only present classes`` () =
@@ -55,23 +57,28 @@ let ``tensor rule: foreground only where both cues agree, ignore where one fires
                 (seq { 0 .. out.Length - 1 }))
     )
 
+let private agreesWithArrayRule (thresholds: CueThresholds) =
+    Prop.forAll (Arb.fromGen cases) (fun c ->
+        let out = tensorLabelsWith thresholds c
+        let n = c.H * c.W
+        Seq.forall
+            (fun img ->
+                let present = [| for k in 0 .. c.K - 1 do if c.Labels.[img * c.K + k] = 1.0 then yield k |]
+                // the array rule in float32 precision, as the tensors hold it
+                let maps = [| for k in present do for p in 0 .. n - 1 -> float (float32 c.Cams.[(img * c.K + k) * n + p]) |]
+                let cm = ClassMaps.create c.H c.W (present |> Array.map (fun k -> k + 1)) maps
+                let expected = PseudoLabels.segmentation thresholds cm (Array.init n (fun p -> float (float32 c.Saliency.[img * n + p])))
+                Array.forall2 (fun (e: int) (a: int64) -> int64 e = a) expected out.[img * n .. img * n + n - 1])
+            (seq { 0 .. c.B - 1 }))
+
 [<Fact>]
-let ``tensor rule agrees with the array rule of PseudoLabels`` () =
-    Prop.checkN 100 (
-        Prop.forAll (Arb.fromGen cases) (fun c ->
-            let out = tensorLabels c
-            let n = c.H * c.W
-            Seq.forall
-                (fun img ->
-                    let present = [| for k in 0 .. c.K - 1 do if c.Labels.[img * c.K + k] = 1.0 then yield k |]
-                    // the array rule in float32 precision, as the tensors hold it
-                    let maps = [| for k in present do for p in 0 .. n - 1 -> float (float32 c.Cams.[(img * c.K + k) * n + p]) |]
-                    let cm = ClassMaps.create c.H c.W (present |> Array.map (fun k -> k + 1)) maps
-                    let thresholds = { Cam = float 0.2f; Saliency = float 0.06f }
-                    let expected = PseudoLabels.segmentation thresholds cm (Array.init n (fun p -> float (float32 c.Saliency.[img * n + p])))
-                    Array.forall2 (fun (e: int) (a: int64) -> int64 e = a) expected out.[img * n .. img * n + n - 1])
-                (seq { 0 .. c.B - 1 }))
-    )
+let ``tensor rule agrees with the array rule of PseudoLabels (fixed saliency cut)`` () =
+    Prop.checkN 100 (agreesWithArrayRule { Cam = float 0.2f; Saliency = Fixed(float 0.06f) })
+
+[<Fact>]
+let ``tensor rule agrees with the array rule of PseudoLabels (cut at k x the image's mean saliency)`` () =
+    Prop.checkN 100 (agreesWithArrayRule { Cam = float 0.2f; Saliency = TimesMean 2.0 })
+    Prop.checkN 50 (agreesWithArrayRule { Cam = float 0.2f; Saliency = TimesMean 0.5 })
 
 [<Fact>]
 let ``multi-scale CAMs are normalised maps of the present classes at image size`` () =

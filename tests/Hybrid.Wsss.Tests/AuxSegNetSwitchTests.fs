@@ -90,6 +90,11 @@ let ``set parses every key and rejects unknown keys listing the valid ones`` () 
     Assert.Equal(2, c.Stages)
     Assert.False(c.IterativeRefinement)
     Assert.Equal(0.3, c.Thresholds.Cam)
+    Assert.Equal(TimesMean 2.0, Config.defaults.Thresholds.Saliency)
+    Assert.Equal(Fixed 0.06, (Config.set "saliency-threshold" "0.06" c).Thresholds.Saliency)
+    Assert.Equal(TimesMean 1.5, (Config.set "saliency-threshold" "1.5xMean" c).Thresholds.Saliency)
+    Assert.ThrowsAny<ArgumentException>(fun () -> Config.set "saliency-threshold" "0xmean" c |> Config.validate |> ignore) |> ignore
+    Assert.ThrowsAny<ArgumentException>(fun () -> Config.set "saliency-threshold" "1.2" c |> Config.validate |> ignore) |> ignore
     Assert.Equal((2, 4), c.Dilations)
     Assert.Equal(Some 64, c.ChunkRows)
     Config.validate c |> ignore

@@ -55,3 +55,52 @@ let ``pseudo labels match a hand-worked example`` () =
     Assert.Equal<int[]>([| 0 |], PseudoLabels.segmentation PseudoLabels.paper quiet [| 0.05 |])
     Assert.Throws<System.ArgumentException>(fun () -> PseudoLabels.segmentation PseudoLabels.paper quiet [| 0.1; 0.2 |] |> ignore)
     |> ignore
+
+/// k x mean cuts: valid multipliers and maps with a few exact zeros.
+let private meanCut: Gen<float * ClassMaps * float[]> = gen {
+    let! k = Gen.elements [ 0.5; 1.0; 2.0; 3.0 ]
+    let! cams = classMaps 3
+    let! saliency = Gen.arrayOfLength (ClassMaps.pixels cams) (Gen.frequency [ 4, confidence; 1, Gen.constant 0.0 ])
+    return k, cams, saliency
+}
+
+[<Fact>]
+let ``the mean cut marks a pixel salient exactly when it exceeds k times its map's mean`` () =
+    Prop.check (
+        Prop.forAll (Arb.fromGen meanCut) (fun (k, cams, saliency) ->
+            let labels = PseudoLabels.segmentation { Cam = 0.2; Saliency = TimesMean k } cams saliency
+            let peak, _ = ClassMaps.peak cams
+            let cut = k * (Array.sum saliency / float saliency.Length)
+            Seq.forall
+                (fun p ->
+                    let camFires = peak.[p] > 0.2
+                    let salient = saliency.[p] > cut
+                    match labels.[p] with
+                    | 255 -> camFires <> salient
+                    | 0 -> not camFires && not salient
+                    | _ -> camFires && salient)
+                (seq { 0 .. labels.Length - 1 }))
+    )
+
+[<Fact>]
+let ``the mean cut does not change when the saliency map is rescaled`` () =
+    // powers of two rescale exactly in floating point, so the law holds bit for bit
+    Prop.check (
+        Prop.forAll (Arb.fromGen (Gen.zip meanCut (Gen.elements [ 0.25; 0.5; 2.0; 8.0 ]))) (fun ((k, cams, saliency), scale) ->
+            let rule = PseudoLabels.segmentation { Cam = 0.2; Saliency = TimesMean k } cams
+            rule saliency = rule (saliency |> Array.map (fun s -> s * scale)))
+    )
+
+// 1x4 image, class 2 with CAM (0.9, 0.9, 0.1, 0.1), saliency (0.7, 0.3, 0.7, 0.1): mean 0.45.
+//   2 x mean = 0.9: nothing salient -> (ignore, ignore, background, background)
+//   1 x mean = 0.45: pixels 0 and 2 salient -> (class 2, ignore, ignore, background)
+//   the paper's fixed 0.06: every pixel salient -> (class 2, class 2, ignore, ignore)
+// and a map that is 0 everywhere has no salient pixel under any k.
+[<Fact>]
+let ``the mean cut matches a hand-worked example`` () =
+    let cams = ClassMaps.create 1 4 [| 2 |] [| 0.9; 0.9; 0.1; 0.1 |]
+    let sal = [| 0.7; 0.3; 0.7; 0.1 |]
+    Assert.Equal<int[]>([| 255; 255; 0; 0 |], PseudoLabels.segmentation { Cam = 0.2; Saliency = TimesMean 2.0 } cams sal)
+    Assert.Equal<int[]>([| 2; 255; 255; 0 |], PseudoLabels.segmentation { Cam = 0.2; Saliency = TimesMean 1.0 } cams sal)
+    Assert.Equal<int[]>([| 2; 2; 255; 255 |], PseudoLabels.segmentation PseudoLabels.paper cams sal)
+    Assert.Equal<int[]>([| 255; 255; 0; 0 |], PseudoLabels.segmentation PseudoLabels.classicalSaliency cams (Array.zeroCreate 4))

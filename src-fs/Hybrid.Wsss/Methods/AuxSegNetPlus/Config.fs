@@ -57,7 +57,8 @@ type Config =
       Stages: int
       /// regenerate labels after every stage (Tab. XI); off: every stage trains on stage 0's labels
       IterativeRefinement: bool
-      /// thresholds of the pseudo-label rule (Sec. IV-A: 0.2 on the CAM, 0.06 on saliency)
+      /// thresholds of the pseudo-label rule (Sec. IV-A: 0.2 on the CAM, 0.06 on saliency; here
+      /// the saliency cut adapts to the classical saliency maps: PseudoLabels.classicalSaliency)
       Thresholds: CueThresholds
       /// saliency labels after stage 0 from the dense CRF of Eq. 1 (off: the plain average)
       SaliencyCrf: bool
@@ -90,7 +91,7 @@ module Config =
           RefineCam = true
           Stages = 4
           IterativeRefinement = true
-          Thresholds = PseudoLabels.paper
+          Thresholds = PseudoLabels.classicalSaliency
           SaliencyCrf = true
           BranchChannels = 128
           Dilations = (6, 12)
@@ -126,7 +127,10 @@ module Config =
         if not (c.Lr > 0.0) then fail "lr must be > 0"
         if not (c.NewLayerLrMultiplier > 0.0) then fail "new-layer-lr-mult must be > 0"
         if not (c.Thresholds.Cam >= 0.0 && c.Thresholds.Cam <= 1.0) then fail "cam-threshold must lie in [0, 1]"
-        if not (c.Thresholds.Saliency >= 0.0 && c.Thresholds.Saliency <= 1.0) then fail "saliency-threshold must lie in [0, 1]"
+        match c.Thresholds.Saliency with
+        | Fixed t when not (t >= 0.0 && t <= 1.0) -> fail "saliency-threshold must lie in [0, 1]"
+        | TimesMean k when not (k > 0.0) || Double.IsInfinity k -> fail "saliency-threshold=<k>xmean needs k > 0"
+        | _ -> ()
         c
 
     let private branchNames =
@@ -161,6 +165,11 @@ module Config =
         | "false" | "off" | "no" | "0" -> false
         | _ -> invalidArg key (sprintf "%s=%s: expected true or false" key value)
 
+    let private saliencyCut (key: string) (value: string) : SaliencyCut =
+        let v = value.Trim().ToLowerInvariant()
+        if v.EndsWith "xmean" then TimesMean(number key (v.Substring(0, v.Length - "xmean".Length)))
+        else Fixed(number key v)
+
     let private numbers (key: string) (value: string) : float list =
         value.Split([| ','; ' ' |], StringSplitOptions.RemoveEmptyEntries) |> Array.map (number key) |> List.ofArray
 
@@ -175,7 +184,7 @@ module Config =
           "stages", "number of label stages (Tab. VI)"
           "iterative", "true | false: regenerate labels after each stage (Tab. XI)"
           "cam-threshold", "foreground CAM threshold (0.2)"
-          "saliency-threshold", "saliency threshold (0.06)"
+          "saliency-threshold", "saliency cut: a value (the paper's 0.06) or <k>xmean (k x the map's mean; default 2xmean)"
           "saliency-crf", "true | false (Eq. 1)"
           "channels", "branch channels (128)"
           "dilations", "two dilation rates, e.g. 6,12"
@@ -202,7 +211,7 @@ module Config =
         | "stages" -> { c with Stages = integer k value }
         | "iterative" -> { c with IterativeRefinement = boolean k value }
         | "cam-threshold" -> { c with Thresholds = { c.Thresholds with Cam = number k value } }
-        | "saliency-threshold" -> { c with Thresholds = { c.Thresholds with Saliency = number k value } }
+        | "saliency-threshold" -> { c with Thresholds = { c.Thresholds with Saliency = saliencyCut k value } }
         | "saliency-crf" -> { c with SaliencyCrf = boolean k value }
         | "channels" -> { c with BranchChannels = integer k value }
         | "dilations" ->

@@ -6,8 +6,8 @@ open Hybrid.Torch
 module PseudoLabelMaps =
     /// cams (B, K, H, W) normalised to [0, 1] (absent classes may hold anything), labels (B, K)
     /// multi-hot, saliency (B, 1, H, W) in [0, 1] -> (B, H, W) int64: the strongest present class
-    /// (1-based) where its CAM > thresholds.Cam and saliency >= thresholds.Saliency, background 0
-    /// where neither cue fires, 255 where exactly one does.
+    /// (1-based) where its CAM > thresholds.Cam and the saliency passes thresholds.Saliency
+    /// (per image for TimesMean), background 0 where neither cue fires, 255 where exactly one does.
     let segmentation (thresholds: CueThresholds) (cams: Tensor) (labels: Tensor) (saliency: Tensor) : Tensor =
         if cams.dim () <> 4 then invalidArg (nameof cams) (sprintf "CAMs must be (B, K, H, W), got %A" cams.shape)
         let b, k, h, w = cams.size 0, cams.size 1, cams.size 2, cams.size 3
@@ -20,7 +20,14 @@ module PseudoLabelMaps =
         let masked = cams.masked_fill(absent, -1.0)                      // absent classes never fire
         let struct (peak, arg) = masked.max(1L)                          // (B, H, W)
         let camFires = peak.gt(thresholds.Cam)                           // (B, H, W)
-        let salient = saliency.squeeze(1L).ge(thresholds.Saliency)       // (B, H, W)
+        let sal = saliency.squeeze(1L)                                   // (B, H, W)
+        let salient =
+            match thresholds.Saliency with
+            | Fixed t -> sal.ge(t)
+            | TimesMean m ->
+                // the per-image mean in float64, as the array rule sums it
+                let mean = sal.to_type(ScalarType.Float64).mean([| 1L; 2L |], true) // (B, 1, 1)
+                sal.to_type(ScalarType.Float64).gt(mean * m)                      // (B, H, W)
         let foreground = camFires.logical_and(salient)
         let oneCue = camFires.logical_xor(salient)
         let lbl = (arg + 1.0).masked_fill(foreground.logical_not(), 0.0)  // class where both fire, else 0
