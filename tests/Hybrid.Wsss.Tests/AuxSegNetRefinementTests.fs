@@ -94,6 +94,29 @@ let ``Eq. 18 on the network's affinity is the dense pairwise matrix applied and 
     close viaDense (AffinityRefinement.cam a cam) 1e-5
 
 [<Fact>]
+let ``inference segments with the pairwise affinity alone (Sec. III-C), not training's unary term`` () =
+    use scope = torch.NewDisposeScope()
+    use net = tinyNetwork tinyConfig
+    let b = batch 7L 2
+    net.eval () |> ignore
+    // sharpen the freshly initialised affinities (nearly uniform, where pairwise and unary
+    // refinement coincide) so the two refinements differ
+    do
+        use _ng = torch.no_grad ()
+        for p in net.NewLayerParameters do
+            p.mul_(4.0) |> ignore
+    let logits = AuxSegNetPlusMethod.segment net b.Images             // (B, K + 1, 8, 8)
+    use _ng = torch.no_grad ()
+    let out = net.Forward b.Images
+    let a = out.Affinity.Value
+    let probs = out.Segmentation.softmax(1L)
+    // the dense pairwise matrix, applied and normalised, is the reference
+    let pairwise = AffinityRefinement.normalised (AffinityRefinement.ofMatrix (a.Dense())) probs
+    close (logits.exp ()) pairwise 1e-5
+    // and it is not training's refinement with the unary term
+    Assert.True(maxAbs (logits.exp () - out.RefinedSegmentation.Value) > 1e-4)
+
+[<Fact>]
 let ``normalised refinement has the gradient of finite differences`` () =
     use scope = torch.NewDisposeScope()
     torch.manual_seed 9L

@@ -53,3 +53,11 @@ module AffinityRefinement =
     /// pairwise cross-task affinity").
     let cam (affinity: CrossTaskAffinity) (cams: Tensor) : Tensor =
         normalised (ofAffinity false affinity) cams
+
+    /// Sec. III-C "Inference": the segmentation probabilities (B, K + 1, h, w) refined by the
+    /// pairwise cross-task affinity alone, "the final segmentation results". Training refines
+    /// with both affinities (`predictions`); the unary term adds the U-weighted global mean of
+    /// the prediction at every position, which on images that are mostly background pulls
+    /// every pixel towards background.
+    let inference (affinity: CrossTaskAffinity) (probabilities: Tensor) : Tensor =
+        normalised (ofAffinity false affinity) probabilities

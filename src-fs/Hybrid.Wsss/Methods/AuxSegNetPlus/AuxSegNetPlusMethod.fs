@@ -20,16 +20,17 @@ module AuxSegNetPlusMethod =
         [ ParamGroup(net.BackboneParameters, 1.0, name = "backbone")
           ParamGroup(net.NewLayerParameters, net.Config.NewLayerLrMultiplier, name = "new_layers") ]
 
-    /// Segmentation logits at feature resolution: the log of the refined segmentation
-    /// probabilities when the network learns an affinity (the prediction its losses supervise,
-    /// Sec. III-C "Inference"), else the initial logits. (B, K + 1, h, w).
+    /// Segmentation logits at feature resolution: when the network learns an affinity, the log
+    /// of the segmentation probabilities refined by its pairwise affinity (Sec. III-C
+    /// "Inference": "refined by the learned cross-task pairwise affinity map"; training's
+    /// refinement also applies the unary affinity), else the initial logits. (B, K + 1, h, w).
     let segment (net: AuxSegNetNetwork) (images: Tensor) : Tensor =
         use _ng = torch.no_grad ()
         use scope = torch.NewDisposeScope()
         let out = net.Forward images
         let logits =
-            match out.RefinedSegmentation with
-            | Some p -> p.clamp_min(1e-8).log()
+            match out.Affinity with
+            | Some a -> (AffinityRefinement.inference a (out.Segmentation.softmax(1L))).clamp_min(1e-8).log()
             | None -> out.Segmentation.alias ()
         logits.MoveToOuterDisposeScope()
 
