@@ -78,7 +78,10 @@ type Config =
       RestoreBest: bool
       /// base learning rate (SGD, poly 0.9; Sec. IV-A: 1e-3)
       Lr: float
-      /// learning-rate multiplier of the new layers (x10 as in the public AuxSegNet code)
+      /// learning-rate multiplier of the new layers. The paper gives one learning rate (Sec.
+      /// IV-A: 1e-3), so 1; the public AuxSegNet code trains its new layers at x10, which over
+      /// our pretrained backbone's features blows up the first step of a label stage (losses 6.3
+      /// -> 20.5) and leaves the saliency branch's ReLUs dead (a constant saliency map).
       NewLayerLrMultiplier: float }
 
 module Config =
@@ -101,7 +104,7 @@ module Config =
           Patience = 5
           RestoreBest = true
           Lr = 1e-3
-          NewLayerLrMultiplier = 10.0 }
+          NewLayerLrMultiplier = 1.0 }
 
     /// Checks the switches fit together; the message says what to change.
     let validate (c: Config) : Config =
@@ -194,7 +197,7 @@ module Config =
           "patience", "early-stopping patience (5)"
           "restore-best", "true | false"
           "lr", "base learning rate (1e-3)"
-          "new-layer-lr-mult", "learning-rate multiplier of the new layers (10)" ]
+          "new-layer-lr-mult", "learning-rate multiplier of the new layers (1, the paper; the public code uses 10)" ]
 
     /// Sets one key from the CLI's `--set key=value`; unknown keys and unparsable values are
     /// errors that list what is valid. Whether the switches fit together is checked by
