@@ -9,7 +9,7 @@ type SaliencyCut =
     /// saliency network, where almost every background pixel is close to 0.
     | Fixed of float
     /// saliency > k x the mean of the image's map: the adaptive threshold of frequency-tuned
-    /// saliency (Achanta et al., CVPR 2009, Sec. 4: k = 2), for the soft maps of a classical
+    /// saliency (Achanta et al., CVPR 2009: k = 2), for the soft maps of a classical
     /// saliency method, whose background is rarely near 0. Invariant to rescaling the map; a map
     /// that is 0 everywhere has no salient pixel.
     | TimesMean of float
