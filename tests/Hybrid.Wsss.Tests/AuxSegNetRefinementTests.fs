@@ -91,7 +91,7 @@ let ``Eq. 18 on the network's affinity is the dense pairwise matrix applied and 
     let a = out.Affinity.Value
     let cam = out.Cam.relu()
     let viaDense = AffinityRefinement.normalised (AffinityRefinement.ofMatrix (a.Dense())) cam
-    close viaDense (AffinityRefinement.cam a cam) 1e-5
+    close viaDense (AffinityRefinement.pairwise a cam) 1e-5
 
 [<Fact>]
 let ``inference segments with the pairwise affinity alone (Sec. III-C), not training's unary term`` () =

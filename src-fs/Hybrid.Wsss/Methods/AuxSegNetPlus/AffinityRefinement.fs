@@ -49,15 +49,11 @@ module AffinityRefinement =
     let predictions (affinity: CrossTaskAffinity) (probabilities: Tensor) : Tensor =
         normalised (ofAffinity true affinity) probabilities
 
-    /// Eq. 18: CAMs (B, K, h, w) refined by the pairwise cross-task affinity alone ("the trained
-    /// pairwise cross-task affinity").
-    let cam (affinity: CrossTaskAffinity) (cams: Tensor) : Tensor =
-        normalised (ofAffinity false affinity) cams
-
-    /// Sec. III-C "Inference": the segmentation probabilities (B, K + 1, h, w) refined by the
-    /// pairwise cross-task affinity alone, "the final segmentation results". Training refines
-    /// with both affinities (`predictions`); the unary term adds the U-weighted global mean of
-    /// the prediction at every position, which on images that are mostly background pulls
-    /// every pixel towards background.
-    let inference (affinity: CrossTaskAffinity) (probabilities: Tensor) : Tensor =
-        normalised (ofAffinity false affinity) probabilities
+    /// Refinement by the pairwise cross-task affinity alone, of maps (B, K, h, w): Eq. 18's CAMs
+    /// ("the trained pairwise cross-task affinity") and, at inference, the segmentation
+    /// probabilities (Sec. III-C: "refined by the learned cross-task pairwise affinity map").
+    /// Training refines with both affinities (`predictions`); the unary term adds the
+    /// U-weighted global mean of the prediction at every position, which on images that are
+    /// mostly background pulls every pixel towards background.
+    let pairwise (affinity: CrossTaskAffinity) (maps: Tensor) : Tensor =
+        normalised (ofAffinity false affinity) maps

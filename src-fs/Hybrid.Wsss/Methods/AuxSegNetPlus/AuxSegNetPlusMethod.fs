@@ -30,7 +30,7 @@ module AuxSegNetPlusMethod =
         let out = net.Forward images
         let logits =
             match out.Affinity with
-            | Some a -> (AffinityRefinement.inference a (out.Segmentation.softmax(1L))).clamp_min(1e-8).log()
+            | Some a -> (AffinityRefinement.pairwise a (out.Segmentation.softmax(1L))).clamp_min(1e-8).log()
             | None -> out.Segmentation.alias ()
         logits.MoveToOuterDisposeScope()
 

@@ -49,7 +49,7 @@ module LabelGeneration =
                 let cam = Cam.normaliseMax out.Cam labels                 // (B, K, h', w')
                 let cam =
                     match out.Affinity with
-                    | Some a when refine -> AffinityRefinement.cam a cam
+                    | Some a when refine -> AffinityRefinement.pairwise a cam
                     | _ -> cam
                 if keepSaliency && hasSaliency then
                     let p =

@@ -26,8 +26,8 @@ module PseudoLabelMaps =
             | Fixed t -> sal.ge(t)
             | TimesMean m ->
                 // the per-image mean in float64, as the array rule sums it
-                let mean = sal.to_type(ScalarType.Float64).mean([| 1L; 2L |], true) // (B, 1, 1)
-                sal.to_type(ScalarType.Float64).gt(mean * m)                      // (B, H, W)
+                let sal64 = sal.to_type(ScalarType.Float64)                 // (B, H, W)
+                sal64.gt(sal64.mean([| 1L; 2L |], true) * m)                // (B, H, W) vs (B, 1, 1)
         let foreground = camFires.logical_and(salient)
         let oneCue = camFires.logical_xor(salient)
         let lbl = (arg + 1.0).masked_fill(foreground.logical_not(), 0.0)  // class where both fire, else 0
