@@ -40,11 +40,14 @@ public class GradientReversalTests
         d.eval();                                                         // no dropout: both passes see the same net
         d.GrlLambda = 0.5;
         var labels = torch.randint(0, 2, new long[] { 1, 3, 4, 4 });
+        // drawn once: the seeded generator is process-wide, and a test running in parallel may
+        // draw from it between a reseed and a second draw
+        var features = Randn(114, 1, 6, 4, 4);
         Tensor FeatureGrad(bool reverse)
         {
             d.ReverseGradient = reverse;
             d.zero_grad();
-            var f = Randn(114, 1, 6, 4, 4).requires_grad_();
+            var f = features.detach().requires_grad_();                  // a fresh leaf per pass
             DomainAdversarialLoss.MultiHead(d.forward(f), labels).backward();
             return f.grad!;
         }
