@@ -117,6 +117,23 @@ let ``inference segments with the pairwise affinity alone (Sec. III-C), not trai
     Assert.True(maxAbs (logits.exp () - out.RefinedSegmentation.Value) > 1e-4)
 
 [<Fact>]
+let ``Heads is Forward without the refinements`` () =
+    use scope = torch.NewDisposeScope()
+    use net = tinyNetwork tinyConfig
+    let b = batch 8L 2
+    net.eval () |> ignore
+    use _ng = torch.no_grad ()
+    let heads = net.Heads b.Images
+    let full = net.Forward b.Images
+    Assert.True(heads.RefinedSegmentation.IsNone && heads.RefinedSaliency.IsNone)
+    Assert.True(full.RefinedSegmentation.IsSome && full.RefinedSaliency.IsSome)
+    close full.Scores heads.Scores 1e-6
+    close full.Cam heads.Cam 1e-6
+    close full.Segmentation heads.Segmentation 1e-6
+    close full.Saliency.Value heads.Saliency.Value 1e-6
+    close (full.Affinity.Value.Dense()) (heads.Affinity.Value.Dense()) 1e-6
+
+[<Fact>]
 let ``normalised refinement has the gradient of finite differences`` () =
     use scope = torch.NewDisposeScope()
     torch.manual_seed 9L

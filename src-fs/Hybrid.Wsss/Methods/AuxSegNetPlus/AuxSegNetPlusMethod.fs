@@ -27,7 +27,7 @@ module AuxSegNetPlusMethod =
     let segment (net: AuxSegNetNetwork) (images: Tensor) : Tensor =
         use _ng = torch.no_grad ()
         use scope = torch.NewDisposeScope()
-        let out = net.Forward images
+        let out = net.Heads images
         let logits =
             match out.Affinity with
             | Some a -> (AffinityRefinement.pairwise a (out.Segmentation.softmax(1L))).clamp_min(1e-8).log()

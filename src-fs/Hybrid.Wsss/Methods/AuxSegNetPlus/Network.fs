@@ -95,7 +95,8 @@ type AuxSegNetNetwork(backbone: SharedBackbone, classes: int64, cfg: Config) as 
     member _.Classes = classes
     member _.Backbone = backbone
 
-    /// Parameters of the backbone (base learning rate) and of the new layers (x10).
+    /// Parameters of the backbone (base learning rate) and of the new layers (x the
+    /// configuration's NewLayerLrMultiplier).
     member _.BackboneParameters = backbone.Module.parameters ()
 
     member _.NewLayerParameters =
@@ -124,9 +125,11 @@ type AuxSegNetNetwork(backbone: SharedBackbone, classes: int64, cfg: Config) as 
     /// Backbone features (B, D, h, w) of normalised images (B, 3, H, W).
     member _.Features(images: Tensor) : Tensor = backbone.Features images
 
-    /// The full multi-task forward pass. No dispose scope of its own: the affinity keeps its
-    /// embeddings alive for later refinement, so everything lives in the caller's scope.
-    member this.Forward(images: Tensor) : Outputs =
+    /// The heads' predictions and the learned affinity, without refining by it
+    /// (RefinedSegmentation and RefinedSaliency are None): what inference needs. No dispose
+    /// scope of its own: the affinity keeps its embeddings alive for later refinement, so
+    /// everything lives in the caller's scope.
+    member this.Heads(images: Tensor) : Outputs =
         let features = this.Features images                            // (B, D, h, w)
         let scores, cam = this.Classify features
         let segFeatures = segBranch.forward(features)                  // (B, C, h, w)
@@ -141,15 +144,24 @@ type AuxSegNetNetwork(backbone: SharedBackbone, classes: int64, cfg: Config) as 
                 out.SegmentationFeatures, (salFeatures |> Option.map (fun _ -> out.SaliencyFeatures)), Some out.Affinity
         let seg = segHead.forward(segFeatures)                          // (B, K + 1, h, w)
         let sal = Option.map2 (fun (h: Conv2d) f -> h.forward(f)) salHead salFeatures // (B, 1, h, w)
-        let refinedSeg = learned |> Option.map (fun a -> AffinityRefinement.predictions a (seg.softmax(1L)))
-        let refinedSal =
-            match learned, sal, cfg.Affinity with
-            | Some a, Some s, CrossTaskBothConstraints -> Some(AffinityRefinement.predictions a (s.sigmoid ()))
-            | _ -> None
         { Scores = scores
           Cam = cam
           Segmentation = seg
           Saliency = sal
-          RefinedSegmentation = refinedSeg
-          RefinedSaliency = refinedSal
+          RefinedSegmentation = None
+          RefinedSaliency = None
           Affinity = learned }
+
+    /// The full multi-task forward pass of training: the heads, then their predictions refined
+    /// by the learned affinity (pairwise + unary, Eq. 14-17). Everything lives in the caller's
+    /// dispose scope, as for Heads.
+    member this.Forward(images: Tensor) : Outputs =
+        let out = this.Heads images
+        let refinedSeg = out.Affinity |> Option.map (fun a -> AffinityRefinement.predictions a (out.Segmentation.softmax(1L)))
+        let refinedSal =
+            match out.Affinity, out.Saliency, cfg.Affinity with
+            | Some a, Some s, CrossTaskBothConstraints -> Some(AffinityRefinement.predictions a (s.sigmoid ()))
+            | _ -> None
+        { out with
+            RefinedSegmentation = refinedSeg
+            RefinedSaliency = refinedSal }
