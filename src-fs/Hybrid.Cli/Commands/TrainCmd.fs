@@ -44,7 +44,7 @@ type Args =
             | Output_Stride _ -> "backbone output stride 8 or 16"
             | Weights _ -> "pretrained backbone weights (.pth or .safetensors)"
             | Config _ -> "JSON file of settings {\"key\": value, ...} applied before --set"
-            | Set _ -> "override one method setting: key=value (repeatable)"
+            | Set _ -> "override one method setting: key=value (repeatable; '-' and '_' in a key are alike)"
             | Seed _ -> "seed (default 0)"
             | Steps _ -> "training steps (default 3000)"
             | Batch_Size _ -> "batch size (default: the method's recipe)"

@@ -62,7 +62,9 @@ let auxSegNetPlus =
       Train = AuxSegNetPlus.AuxSegNetPlusEntry.train
       Build = AuxSegNetPlus.AuxSegNetPlusEntry.build }
 
-let all: MethodEntry list = [ cam; supervised; cosa; cosaMs; plda; csd; auxSegNetPlus ]
+/// Every method, each taking its `--set` keys with '-' or '_' as the separator.
+let all: MethodEntry list =
+    [ cam; supervised; cosa; cosaMs; plda; csd; auxSegNetPlus ] |> List.map MethodEntry.acceptingEitherSeparator
 
 let names = all |> List.map (fun e -> e.Name)
 

@@ -79,3 +79,24 @@ module MethodEntry =
                 Train.run ctx.Config m ctx.Batches ctx.OnProgress (RunContext.periodicEval ctx m) |> ignore
                 m, sprintf "%A" cfg
           Build = fun env sets -> create env (sets |> List.fold (fun c (k, v) -> set k v c) defaults) }
+
+    /// A `--set` key with case, surrounding space and the '-' / '_' separator ignored:
+    /// `new-layer-lr`, `New_Layer_LR` and `new_layer_lr` are one key.
+    let private keyForm (key: string) = key.Trim().ToLowerInvariant().Replace('_', '-')
+
+    /// The method's own spelling of a `--set` key (from its Settings) when the key matches one
+    /// of them up to case and '-' / '_'; any other key unchanged (the method then rejects it
+    /// with the list of valid keys).
+    let spelling (entry: MethodEntry) (key: string) : string =
+        match entry.Settings |> List.tryFind (fun (k, _) -> keyForm k = keyForm key) with
+        | Some(k, _) -> k
+        | None -> key
+
+    /// The entry with every `--set` key respelled as the method's own before Train and Build
+    /// see it, so the methods' naming habits (PLDA and CSD write `_`, CoSA and AuxSegNet+ `-`)
+    /// do not leak into what a user types.
+    let acceptingEitherSeparator (entry: MethodEntry) : MethodEntry =
+        let respell sets = sets |> List.map (fun (k, v) -> spelling entry k, v)
+        { entry with
+            Train = fun ctx sets -> entry.Train ctx (respell sets)
+            Build = fun env sets -> entry.Build env (respell sets) }

@@ -18,7 +18,7 @@ let defaults = { Plda = PldaConfig.defaults; Baseline = CamBaseline.defaults }
 let private baselineKeys = [ "pooling", "gap|gmp"; "loss", "mlsm|bce"; "new_layer_lr", "float" ]
 
 /// Every `--set` key with its value form: PLDA's, then the baseline's.
-let settings = (PldaConfig.keys |> List.map (fun (k, d) -> k, d)) @ baselineKeys
+let settings = PldaConfig.keys @ baselineKeys
 
 /// `--set key=value`: PLDA's keys first, the baseline's otherwise; an unknown key lists both.
 let set (key: string) (value: string) (s: Settings) : Settings =
