@@ -82,6 +82,32 @@ public class SerializationTests
     }
 
     [Fact]
+    public void Checkpoint_carries_run_state_beside_the_model_and_old_checkpoints_have_none()
+    {
+        using var dir = new TempDir();
+        using var a = new TinyResNet();
+        using var queue = torch.tensor(new long[] { 3, 0, 7, 1, 2, 5 }, new long[] { 2, 3 });   // (2, 3) int64
+        using var history = torch.tensor(new double[] { 0.5, 0.41 }, new long[] { 2 });
+        var withState = dir.File("with.safetensors");
+        Checkpoint.Save(withState, a, null, step: 4, state: new Dictionary<string, Tensor> { ["queue"] = queue, ["history"] = history });
+        var state = new Dictionary<string, Tensor>();
+        using var b = new TinyResNet();
+        var (step, _) = Checkpoint.Load(withState, b, stateOut: state);
+        Assert.Equal(4, step);
+        SameState(a, b);                                                           // "state.*" is not model state
+        Assert.Equal(new[] { "history", "queue" }, state.Keys.OrderBy(k => k));
+        Assert.True(state["queue"].equal(queue) && state["queue"].dtype == ScalarType.Int64);
+        Assert.True(state["history"].equal(history));
+        foreach (var t in state.Values) t.Dispose();
+
+        var without = dir.File("without.safetensors");
+        Checkpoint.Save(without, a, null, step: 1);
+        var none = new Dictionary<string, Tensor>();
+        Checkpoint.Load(without, b, stateOut: none);
+        Assert.Empty(none);
+    }
+
+    [Fact]
     public void Checkpoint_load_into_a_different_model_says_what_does_not_match()
     {
         using var dir = new TempDir();

@@ -167,3 +167,38 @@ let ``the confidence queue forgets batches older than its capacity`` () =
             let recent = feed (batches |> Array.skip (batches.Length - cap))
             all.Totals = recent.Totals && ConfidenceQueue.batches all = cap)
     )
+
+[<Fact>]
+let ``a dynamic threshold refilled with its queue's histograms is the threshold that observed them`` () =
+    // what a checkpoint restores: the queue's batches as histograms, nothing else
+    let gen = gen {
+        let! cap = Gen.choose (1, 4)
+        let! n = Gen.choose (1, 6)
+        let! batches = Gen.arrayOfLength n confidences
+        return cap, batches
+    }
+    Prop.checkN 40 (
+        Prop.forAll (Arb.fromGen gen) (fun (cap, batches) ->
+            let fresh () = Threshold.dynamicWith cap 1000 GaussianMixture.defaults 0.5
+            let observed = Array.fold (fun t b -> Threshold.observe b t) (fresh ()) batches
+            let histograms =
+                match observed with
+                | Dynamic d -> d.Queue.Batches.Items
+                | Fixed _ -> failwith "dynamic expected"
+            let restored = Threshold.refill histograms (fresh ())
+            // then both observe one more batch alike
+            let next = batches.[0]
+            restored = observed
+            && Threshold.observe next restored = Threshold.observe next observed)
+    )
+
+[<Fact>]
+let ``refilling a queue with more batches than it holds, or other bins, is an error that says so`` () =
+    let q = ConfidenceQueue.create 2 10
+    let h = Array.create 10 1L
+    let e = Assert.Throws<ArgumentException>(fun () -> ConfidenceQueue.refill [ h; h; h ] q |> ignore)
+    Assert.Contains("queue length", e.Message)
+    let e2 = Assert.Throws<ArgumentException>(fun () -> ConfidenceQueue.refill [ Array.create 9 1L ] q |> ignore)
+    Assert.Contains("9 bins", e2.Message)
+    // a fixed threshold has nothing to refill
+    Assert.Equal(Threshold.constant 0.3, Threshold.refill [ h ] (Threshold.constant 0.3))

@@ -7,15 +7,19 @@ namespace Hybrid.Torch.Serialization;
 /// <summary>
 /// A training checkpoint: model state dict, optimizer state, step, libtorch's RNG state and
 /// free-form metadata, as one safetensors file written atomically. Keys: "model.*",
-/// "optim.*", "rng.cpu"; metadata "step", "optim.steps" and whatever the caller adds.
+/// "optim.*", "rng.cpu", and "state.*" for run state that lives outside the model (e.g. a
+/// method's threshold queues); metadata "step", "optim.steps" and whatever the caller adds.
 /// </summary>
 public static class Checkpoint
 {
-    public static void Save(string path, Module model, Optimizer? optimizer, long step, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Save(string path, Module model, Optimizer? optimizer, long step, IReadOnlyDictionary<string, string>? metadata = null,
+        IReadOnlyDictionary<string, Tensor>? state = null)
     {
         using var scope = torch.NewDisposeScope();
         var tensors = new Dictionary<string, Tensor>();
         foreach (var (k, t) in model.state_dict()) tensors["model." + k] = t;
+        if (state is not null)
+            foreach (var (k, t) in state) tensors["state." + k] = t;
         if (optimizer is not null)
             foreach (var (k, t) in optimizer.state_dict()) tensors["optim." + k] = t;
         tensors["rng.cpu"] = torch.get_rng_state();
@@ -28,8 +32,12 @@ public static class Checkpoint
         Safetensors.Save(path, tensors, meta);
     }
 
-    /// <summary>Restores model (strict), optimizer and RNG; returns the step and the metadata.</summary>
-    public static (long Step, Dictionary<string, string> Metadata) Load(string path, Module model, Optimizer? optimizer = null, bool restoreRng = true)
+    /// <summary>Restores model (strict), optimizer and RNG; returns the step and the metadata.
+    /// With <paramref name="stateOut"/>, the "state.*" tensors (names without the prefix) are
+    /// added to it and become the caller's to dispose; a checkpoint written without state adds
+    /// nothing.</summary>
+    public static (long Step, Dictionary<string, string> Metadata) Load(string path, Module model, Optimizer? optimizer = null, bool restoreRng = true,
+        IDictionary<string, Tensor>? stateOut = null)
     {
         var (tensors, meta) = Safetensors.Load(path);
         try
@@ -44,6 +52,12 @@ public static class Checkpoint
                 optimizer.load_state_dict(optSd, long.Parse(meta["optim.steps"], CultureInfo.InvariantCulture));
             }
             if (restoreRng && tensors.TryGetValue("rng.cpu", out var rng)) torch.set_rng_state(rng);
+            if (stateOut is not null)
+                foreach (var k in tensors.Keys.Where(k => k.StartsWith("state.")).ToList())
+                {
+                    stateOut[k["state.".Length..]] = tensors[k];
+                    tensors.Remove(k); // handed over: not disposed below
+                }
             return (long.Parse(meta["step"], CultureInfo.InvariantCulture), meta);
         }
         finally

@@ -26,7 +26,7 @@ let restore (dir: string) =
     let m = entry.Build env (RunFolder.parseSets (List.ofArray spec.Sets))
     let ck = Train.checkpointPath dir
     if not (File.Exists ck) then raise (FileNotFoundException $"{dir} has no checkpoint ({ck}): did the run finish?")
-    Checkpoint.Load(ck, m.Model, restoreRng = false) |> ignore
+    Train.restore ck m
     m.Model.eval () |> ignore
     spec, m, classNames
 

@@ -47,15 +47,28 @@ module ConfidenceQueue =
             h.[b] <- h.[b] + 1L
         h
 
-    /// Enqueues one batch of confidences (e.g. the maxima over present classes of the
-    /// assignment network's CAM, one value per pixel); the oldest batch leaves a full queue.
-    let enqueue (confidences: float[]) (q: ConfidenceQueue) : ConfidenceQueue =
-        let h = histogram q.Bins confidences
+    /// Enqueues one batch's histogram (of `Bins` bins); the oldest batch leaves a full queue.
+    let enqueueHistogram (h: int64[]) (q: ConfidenceQueue) : ConfidenceQueue =
         let batches, evicted = BoundedQueue.enqueue h q.Batches
         let totals = Array.map2 (+) q.Totals h
         match evicted with
         | Some old -> { q with Batches = batches; Totals = Array.map2 (-) totals old }
         | None -> { q with Batches = batches; Totals = totals }
+
+    /// Enqueues one batch of confidences (e.g. the maxima over present classes of the
+    /// assignment network's CAM, one value per pixel); the oldest batch leaves a full queue.
+    let enqueue (confidences: float[]) (q: ConfidenceQueue) : ConfidenceQueue =
+        enqueueHistogram (histogram q.Bins confidences) q
+
+    /// The queue of the same capacity and bins holding exactly `histograms` (oldest first),
+    /// as the queue that enqueued those batches holds them (e.g. restored from a checkpoint).
+    let refill (histograms: int64[] list) (q: ConfidenceQueue) : ConfidenceQueue =
+        let capacity = BoundedQueue.capacity q.Batches
+        if histograms.Length > capacity then
+            invalidArg (nameof histograms) (sprintf "%d batch histograms do not fit a queue of %d batches (was the queue length changed?)" histograms.Length capacity)
+        match histograms |> List.tryFind (fun h -> h.Length <> q.Bins) with
+        | Some h -> invalidArg (nameof histograms) (sprintf "a histogram has %d bins, the queue %d" h.Length q.Bins)
+        | None -> histograms |> List.fold (fun acc h -> enqueueHistogram h acc) (create capacity q.Bins)
 
     /// Number of batches held.
     let batches (q: ConfidenceQueue) : int = BoundedQueue.count q.Batches

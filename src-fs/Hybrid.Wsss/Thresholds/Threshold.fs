@@ -52,21 +52,33 @@ module Threshold =
         | Fixed v -> v
         | Dynamic d -> d.Value
 
+    /// The threshold holding `queue`: its mixture refitted and xi moved to the split (as before
+    /// while the queue holds no confidence).
+    let private refit (queue: ConfidenceQueue) (d: DynamicThreshold) : Threshold =
+        match ConfidenceQueue.fitMixture d.Em queue with
+        | Some m ->
+            Dynamic
+                { d with
+                    Queue = queue
+                    Mixture = Some m
+                    Value = GaussianMixture.split m }
+        | None -> Dynamic { d with Queue = queue }
+
     /// Feeds one batch of confidences: a fixed threshold ignores them; a dynamic one enqueues
     /// them (dropping the oldest batch when full), refits the mixture and moves to its split.
     let observe (confidences: float[]) (t: Threshold) : Threshold =
         match t with
         | Fixed _ -> t
-        | Dynamic d ->
-            let queue = ConfidenceQueue.enqueue confidences d.Queue
-            match ConfidenceQueue.fitMixture d.Em queue with
-            | Some m ->
-                Dynamic
-                    { d with
-                        Queue = queue
-                        Mixture = Some m
-                        Value = GaussianMixture.split m }
-            | None -> Dynamic { d with Queue = queue }
+        | Dynamic d -> refit (ConfidenceQueue.enqueue confidences d.Queue) d
+
+    /// The dynamic threshold as it stood after observing the batches whose histograms are
+    /// `histograms` (oldest first, at most the queue's length): the queue refilled, the mixture
+    /// refitted, xi its split; e.g. restored from a checkpoint. A fixed threshold has no
+    /// queue and comes back as it is.
+    let refill (histograms: int64[] list) (t: Threshold) : Threshold =
+        match t with
+        | Fixed _ -> t
+        | Dynamic d -> refit (ConfidenceQueue.refill histograms d.Queue) { d with Mixture = None; Value = d.Initial }
 
     /// The mixture behind a dynamic threshold, once fitted.
     let mixture (t: Threshold) : Mixture2 option =

@@ -30,6 +30,18 @@ type Predictor =
 module Predictor =
     let none = { Cam = None; Segment = None; Pseudo = None }
 
+/// Run state a method keeps outside its model that a checkpoint must carry for `--resume` to
+/// continue exactly and for a finished run to predict as it did at the end of training (e.g.
+/// CoSA's threshold queues). Tensors by name; Restore takes the tensors a checkpoint held
+/// (none from a checkpoint written without state) and owns them.
+type MethodState =
+    { Save: unit -> (string * Tensor) list
+      Restore: Map<string, Tensor> -> unit }
+
+module MethodState =
+    /// For methods whose whole state is their model.
+    let none = { Save = (fun () -> []); Restore = ignore }
+
 /// A method as the training loop sees it. Everything trainable and everything that must be
 /// checkpointed (an EMA teacher included) lives in Model.
 type Method =
@@ -41,7 +53,9 @@ type Method =
       Step: StepContext -> Batch -> NamedLosses
       /// After the optimizer step (EMA update, queues ...).
       AfterStep: StepContext -> unit
-      Predict: Predictor }
+      Predict: Predictor
+      /// State beside the model that checkpoints carry.
+      State: MethodState }
 
 /// The optimizer of a run (MAP.md recipes: SGD for PLDA/AuxSegNet+, AdamW for CoSA).
 type OptimizerKind =

@@ -78,6 +78,18 @@ type TrainResult =
 module Train =
     let checkpointPath (dir: string) = Path.Combine(dir, "checkpoint.safetensors")
 
+    /// Loads a checkpoint into the method's model (strict) and hands the run state it carries
+    /// to the method; restores the optimizer and the RNG stream when asked. Returns the step.
+    let load (path: string) (m: Method) (opt: Hybrid.Torch.Optim.Optimizer option) (restoreRng: bool) : int64 =
+        let state = Collections.Generic.Dictionary<string, Tensor>()
+        let struct (step, _) = Checkpoint.Load(path, m.Model, Option.toObj opt, restoreRng, state)
+        m.State.Restore(state |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq)
+        step
+
+    /// A finished run's checkpoint into a freshly built method, for evaluation and inference:
+    /// model and run state, neither optimizer nor RNG.
+    let restore (path: string) (m: Method) : unit = load path m None false |> ignore
+
     let private appendJsonl (path: string) (fields: (string * obj) list) =
         let d = Collections.Generic.Dictionary<string, obj>()
         for k, v in fields do
@@ -95,11 +107,13 @@ module Train =
         let mutable start = 0
         match cfg.OutDir with
         | Some d when cfg.Resume && File.Exists(checkpointPath d) ->
-            let struct (step, _) = Checkpoint.Load(checkpointPath d, m.Model, opt)
-            start <- int step
+            start <- int (load (checkpointPath d) m (Some opt) true)
         | _ -> metricsPath |> Option.iter (fun p -> if File.Exists p then File.Delete p)
         let save step =
-            cfg.OutDir |> Option.iter (fun d -> Checkpoint.Save(checkpointPath d, m.Model, opt, int64 step, readOnlyDict [ "method", m.Name ]))
+            cfg.OutDir |> Option.iter (fun d ->
+                use _scope = torch.NewDisposeScope()
+                let state = m.State.Save() |> readOnlyDict
+                Checkpoint.Save(checkpointPath d, m.Model, opt, int64 step, readOnlyDict [ "method", m.Name ], state))
         let sw = Stopwatch.StartNew()
         let window = Collections.Generic.Dictionary<string, float * int>()
         let mutable lastLosses = []

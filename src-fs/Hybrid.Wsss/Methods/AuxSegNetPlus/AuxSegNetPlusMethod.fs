@@ -75,4 +75,5 @@ module AuxSegNetPlusMethod =
           Groups = groups net
           Step = step net phase targets
           AfterStep = ignore
-          Predict = predictor net }
+          Predict = predictor net
+          State = MethodState.none }

@@ -50,4 +50,5 @@ let create (env: MethodEnv) (cfg: Config) : Method =
       Groups = net.Groups(MethodEnv.headLrMult env cfg.NewLayerLr)
       Step = fun _ batch -> [ "cls", classificationLoss cfg.Loss (net.forward batch.Images) batch.Labels ]
       AfterStep = ignore
-      Predict = { Predictor.none with Cam = Some net.Maps } }
+      Predict = { Predictor.none with Cam = Some net.Maps }
+      State = MethodState.none }

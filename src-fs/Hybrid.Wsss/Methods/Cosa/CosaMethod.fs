@@ -26,6 +26,17 @@ type CosaState(cfg: CosaConfig) =
     member val Threshold = ThresholdTracker.create cfg.DynamicThreshold cfg.Threshold cfg.QueueLength cfg.ConfidenceFloor
     member val AuxThreshold = ThresholdTracker.create cfg.DynamicThreshold cfg.Threshold cfg.QueueLength cfg.ConfidenceFloor
 
+    /// The thresholds' queues and histories, for checkpoints.
+    member s.Save() : (string * Tensor) list = s.Threshold.Snapshot "threshold" @ s.AuxThreshold.Snapshot "aux_threshold"
+
+    /// Restores what Save wrote (owns and disposes the tensors).
+    member s.Restore(state: Map<string, Tensor>) =
+        try
+            s.Threshold.Restore("threshold", state)
+            s.AuxThreshold.Restore("aux_threshold", state)
+        finally
+            state |> Map.iter (fun _ t -> t.Dispose())
+
 /// The swapped assignments of one batch, at the image size (H, W).
 type Targets =
     { Maps: Assignment.Maps
@@ -180,7 +191,8 @@ let ofModelWith (headLr: float) (cfg: CosaConfig) (model: CosaModel) : Method * 
           Groups = groups headLr model
           Step = losses cfg model state
           AfterStep = fun ctx -> model.UpdateAssignment(momentum ctx.Clock)
-          Predict = predictor cfg model state }
+          Predict = predictor cfg model state
+          State = { Save = state.Save; Restore = state.Restore } }
     m, state
 
 /// CoSA around an existing model with the config's head lr multiplier.

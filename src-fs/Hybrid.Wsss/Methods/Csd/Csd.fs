@@ -28,7 +28,7 @@ module Csd =
                 m.Model.Dispose()
                 raise (FileNotFoundException $"csd stage1={dir}: no {Path.GetFileName path} there; pass the --out folder of a finished `hybrid train --method cam` run (same backbone and pooling)")
             ctx.Log $"csd stage 1: the CAM baseline of {dir}"
-            Checkpoint.Load(path, m.Model, null, false) |> ignore
+            Train.restore path m
             m.Model.eval () |> ignore
             Some m
 

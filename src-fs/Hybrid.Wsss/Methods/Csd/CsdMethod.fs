@@ -118,4 +118,5 @@ module CsdMethod =
           Groups = net.Groups(MethodEnv.headLrMult env cfg.Baseline.NewLayerLr)
           Step = step cfg net src
           AfterStep = ignore
-          Predict = { Predictor.none with Cam = Some net.Maps } }
+          Predict = { Predictor.none with Cam = Some net.Maps }
+          State = MethodState.none }

@@ -139,7 +139,8 @@ module Plda =
               Groups = groups cfg net disc bg
               Step = step
               AfterStep = ignore
-              Predict = predict }
+              Predict = predict
+              State = MethodState.none }
           Model = model
           Diagnostics = diagnostics }
 

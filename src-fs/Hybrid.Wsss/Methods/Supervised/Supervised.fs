@@ -50,4 +50,5 @@ let create (env: MethodEnv) (cfg: Config) : Method =
       Groups = groups
       Step = fun _ batch -> [ "seg", segmentationLoss (net.forward batch.Images) (Batch.masks batch) ]
       AfterStep = ignore
-      Predict = { Predictor.none with Segment = Some net.forward } }
+      Predict = { Predictor.none with Segment = Some net.forward }
+      State = MethodState.none }
