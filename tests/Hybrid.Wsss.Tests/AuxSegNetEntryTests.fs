@@ -74,6 +74,14 @@ let ``the stage-wise run writes every stage's labels, its report and a checkpoin
             Assert.True(a.allclose(b, 1e-5, 1e-6), "the restored network predicts what the trained one does")
             let pseudo = m.Predict.Pseudo.Value (DataSource.evalBatches Device.CPU (trainSet ()) 4 |> Seq.head)
             Assert.Equal<int64[]>([| 4L; 32L; 32L |], pseudo.shape)
+            // --resume of the finished run trains nothing and loads its final network
+            let written = File.GetLastWriteTimeUtc(Path.Combine(out, "stages.json"))
+            let again, _ = AuxSegNetPlusEntry.train { ctx with Config = { ctx.Config with Resume = true } } sets
+            Assert.Contains(lines, fun l -> l.Contains "finished run; nothing to resume")
+            Assert.Equal(written, File.GetLastWriteTimeUtc(Path.Combine(out, "stages.json")))
+            again.Model.eval () |> ignore
+            Assert.True((again.Predict.Segment.Value images).allclose(a, 1e-5, 1e-6), "the resumed finished run predicts what the trained one does")
+            again.Model.Dispose()
             m.Model.Dispose()
             rebuilt.Model.Dispose()
         finally

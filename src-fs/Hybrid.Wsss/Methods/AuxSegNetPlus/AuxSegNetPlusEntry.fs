@@ -179,13 +179,21 @@ module AuxSegNetPlusEntry =
                 labelFolder[stage] <- dir
                 ctx.Log $"auxsegnet+: stage-{stage} labels of {l.Labels.Images.Count} images ({describe l}) in {dir}"
         let template = { ctx.Config with OutDir = Some out }
-        try
-            let report = StageRunner.run net data template (fun _ p -> ctx.OnProgress p) onLabels
-            for p in report.Phases do
-                let best = p.Best |> Option.map (fun b -> $", best metric {b.Metric:F4} at epoch {b.Epoch}") |> Option.defaultValue ""
-                ctx.Log $"auxsegnet+: {StageRunner.phaseName p.Phase}: {p.Epochs} epochs ({p.Reason}{best})"
-            File.WriteAllText(Path.Combine(out, "stages.json"), reportJson report)
-            // the final network (each label stage ends on its best epoch's weights) at the run's root
-            Checkpoint.Save(Train.checkpointPath out, net, null, int64 ctx.Config.Steps, readOnlyDict [ "method", AuxSegNetPlusMethod.name ])
-        with :? OperationCanceledException as e -> ctx.Log e.Message
+        let finished = File.Exists(Train.checkpointPath out) && File.Exists(Path.Combine(out, "stages.json"))
+        if ctx.Config.Resume && finished then
+            // as Train.run does for a finished run: nothing left to train, the final network loads
+            ctx.Log $"auxsegnet+: {out} holds a finished run; nothing to resume, its final network is loaded"
+            Checkpoint.Load(Train.checkpointPath out, net, null, false) |> ignore
+        else
+            if ctx.Config.Resume then
+                ctx.Log "auxsegnet+: stage-wise training does not resume mid-run; this run trains again from its first phase"
+            try
+                let report = StageRunner.run net data template (fun _ p -> ctx.OnProgress p) onLabels
+                for p in report.Phases do
+                    let best = p.Best |> Option.map (fun b -> $", best metric {b.Metric:F4} at epoch {b.Epoch}") |> Option.defaultValue ""
+                    ctx.Log $"auxsegnet+: {StageRunner.phaseName p.Phase}: {p.Epochs} epochs ({p.Reason}{best})"
+                File.WriteAllText(Path.Combine(out, "stages.json"), reportJson report)
+                // the final network (each label stage ends on its best epoch's weights) at the run's root
+                Checkpoint.Save(Train.checkpointPath out, net, null, int64 ctx.Config.Steps, readOnlyDict [ "method", AuxSegNetPlusMethod.name ])
+            with :? OperationCanceledException as e -> ctx.Log e.Message
         methodOf net, sprintf "%A" s
