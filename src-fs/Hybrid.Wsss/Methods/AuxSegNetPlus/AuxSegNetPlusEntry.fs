@@ -166,17 +166,35 @@ module AuxSegNetPlusEntry =
                     Some(fun p ->
                         let r = Evaluate.segmentation Val (env.Classes + 1) p Evaluate.Scales.single (ctx.ValBatches())
                         r.MeanIoU) }
+        // labels a resumed run reads back instead of generating (by reference)
+        let restored = HashSet<obj>(HashIdentity.Reference)
+        let readLabels (stage: int) =
+            let dir = labelDir stage
+            let set = LabelFolders.read dir stage ds.NumClasses [ for s in ds.Samples -> s.Id ]
+            restored.Add(box set.Images) |> ignore
+            { Labels = set; Quality = LabelGeneration.quality set env.Classes (data.Generation()) }
+        let journal, labelsWritten =
+            if ctx.Config.Resume then RunJournal.create out net readLabels
+            else
+                RunJournal.clear out
+                RunJournal.create out net readLabels
         let onLabels (l: StageLabels) =
             let stage = l.Labels.Stage
             match written |> Seq.tryFind (fun (images, _) -> obj.ReferenceEquals(images, l.Labels.Images)) with
             | Some(_, dir) ->
                 labelFolder[stage] <- dir
                 ctx.Log $"auxsegnet+: stage-{stage} trains on the labels already in {dir} (no iterative refinement)"
+            | None when restored.Contains(box l.Labels.Images) ->
+                let dir = labelDir stage
+                written.Add((box l.Labels.Images, dir))
+                labelFolder[stage] <- dir
+                ctx.Log $"auxsegnet+: stage-{stage} labels read back from {dir} ({describe l})"
             | None ->
                 let dir = labelDir stage
                 LabelFolders.write dir l.Labels
                 written.Add((box l.Labels.Images, dir))
                 labelFolder[stage] <- dir
+                labelsWritten stage
                 ctx.Log $"auxsegnet+: stage-{stage} labels of {l.Labels.Images.Count} images ({describe l}) in {dir}"
         let template = { ctx.Config with OutDir = Some out }
         let finished = File.Exists(Train.checkpointPath out) && File.Exists(Path.Combine(out, "stages.json"))
@@ -186,9 +204,12 @@ module AuxSegNetPlusEntry =
             Checkpoint.Load(Train.checkpointPath out, net, null, false) |> ignore
         else
             if ctx.Config.Resume then
-                ctx.Log "auxsegnet+: stage-wise training does not resume mid-run; this run trains again from its first phase"
+                let done' = [ for p in [ Classification ] @ [ for k in 0 .. plan.Stages - 1 -> LabelStage k ] do
+                                if (journal.Finished p).IsSome then StageRunner.phaseName p ]
+                let list = if done'.IsEmpty then "none" else String.concat ", " done'
+                ctx.Log $"auxsegnet+: resuming; phases already finished: {list} (the phase the run stopped in trains again from its start)"
             try
-                let report = StageRunner.run net data template (fun _ p -> ctx.OnProgress p) onLabels
+                let report = StageRunner.runResuming journal net data template (fun _ p -> ctx.OnProgress p) onLabels
                 for p in report.Phases do
                     let best = p.Best |> Option.map (fun b -> $", best metric {b.Metric:F4} at epoch {b.Epoch}") |> Option.defaultValue ""
                     ctx.Log $"auxsegnet+: {StageRunner.phaseName p.Phase}: {p.Epochs} epochs ({p.Reason}{best})"

@@ -22,6 +22,23 @@ module LabelFolders =
             ImageIO.WritePng(Path.Combine(masks, kv.Key + ".png"), Image.Indexed(l.Width, l.Height, l.Segmentation, palette))
             ImageIO.WritePng(Path.Combine(saliency, kv.Key + ".png"), Image(l.Width, l.Height, 1, l.Saliency))
 
+    /// The label set `write` wrote under `dir` for the images `ids` (masks with `numClasses`
+    /// classes, background included), e.g. to resume a run after its labels were generated.
+    let read (dir: string) (stage: int) (numClasses: int) (ids: seq<string>) : LabelSet =
+        LabelSet.create
+            stage
+            [ for id in ids ->
+                  let mask = MaskIO.Read(Path.Combine(masksFolder dir, id + ".png"), numClasses)
+                  let salPath = Path.Combine(saliencyFolder dir, id + ".png")
+                  let sal = ImageIO.Read salPath
+                  if sal.Channels <> 1 || sal.Width <> mask.Width || sal.Height <> mask.Height then
+                      raise (InvalidDataException $"{salPath} is {sal.Width}x{sal.Height}x{sal.Channels}; the saliency label of a {mask.Width}x{mask.Height} mask is one grey channel of that size")
+                  id,
+                  { Height = mask.Height
+                    Width = mask.Width
+                    Segmentation = mask.Pixels
+                    Saliency = sal.Pixels } ]
+
     /// The training set with its masks and saliency maps replaced by the labels under `dir`;
     /// an image without written labels is an error that names it.
     let dataset (dir: string) (train: SegmentationDataset) : SegmentationDataset =

@@ -112,6 +112,22 @@ module LabelGeneration =
         for i in 0 .. b - 1 do
             acc.Add(Array.sub gt (i * n) n, Array.sub pred (i * n) n)
 
+    /// The quality of a label set against the ground-truth masks of `batches` (by image id;
+    /// None when the batches carry no masks): what `run` reports for the labels it generates.
+    let quality (labels: LabelSet) (classes: int) (batches: seq<Batch>) : EvalResult option =
+        let acc = ConfusionAccumulator(classes + 1)
+        let mutable scored = false
+        for b in batches do
+            match b.Masks with
+            | Some m ->
+                use scope = torch.NewDisposeScope()
+                let h, w = Batch.imageSize b
+                let t = LabelSet.targets labels b.Ids h w Device.CPU
+                score acc m t.Segmentation
+                scored <- true
+            | None -> ()
+        if scored then Some(Metrics.evaluate Train PseudoMasks (acc.Snapshot())) else None
+
     /// Labels of a whole training list (batches in original geometry) for `stage`, and their
     /// quality (precision, recall, mIoU of the pseudo masks, Fig. 8) when the batches carry
     /// ground-truth masks (used for scoring only).

@@ -48,6 +48,28 @@ type StageReport =
       /// the metric of every epoch, by phase
       EpochMetrics: (Phase * float list) list }
 
+/// What a stopped run had finished, for resuming it. A run resumes at the phase it stopped
+/// in, which trains again from its start: the network at that start and the labels it trains
+/// on are those of the uninterrupted run and each phase's loop reseeds, so the run ends as if
+/// it had never stopped.
+type StageJournal =
+    { /// the epoch metrics of a phase that had finished (None: it had not)
+      Finished: Phase -> float list option
+      /// loads the network as it was at the end of a finished phase
+      Restore: Phase -> unit
+      /// the labels generated for a stage before the run stopped (None: they were not)
+      Labels: int -> StageLabels option
+      /// records a phase that has just finished (its best epoch's weights already restored)
+      PhaseDone: Phase -> float list -> unit }
+
+module StageJournal =
+    /// A run that starts from nothing and records nothing.
+    let none =
+        { Finished = fun _ -> None
+          Restore = ignore
+          Labels = fun _ -> None
+          PhaseDone = fun _ _ -> () }
+
 /// The stage-wise AuxSegNet+ run (Algorithm 1): classification phase, label generation, label
 /// stages with early stopping, labels regenerated after each stage.
 module StageRunner =
@@ -80,8 +102,9 @@ module StageRunner =
     /// set per phase (poly 0.9 decay over each phase's epoch budget, as the paper's SGD recipe).
     /// `onLabels` sees every generated label set (e.g. to write it to the run folder).
     /// Cancelling `template.Cancel` stops the run at the next step with an
-    /// OperationCanceledException (the plan is not resumable mid-way).
-    let run
+    /// OperationCanceledException; `journal` resumes a stopped run (StageJournal).
+    let runResuming
+        (journal: StageJournal)
         (net: AuxSegNetNetwork)
         (data: StageData)
         (template: TrainConfig)
@@ -95,11 +118,15 @@ module StageRunner =
         let metrics = Dictionary<Phase, ResizeArray<float>>()
         let mutable current: LabelSet option = None
         let generate (stage: int) (source: LabelSource) =
-            let labels, quality = LabelGeneration.run net stage source data.ToRgb (data.Generation())
-            let l = { Labels = labels; Quality = quality }
+            let l =
+                match journal.Labels stage with
+                | Some l -> l
+                | None ->
+                    let labels, quality = LabelGeneration.run net stage source data.ToRgb (data.Generation())
+                    { Labels = labels; Quality = quality }
             generated.Add l
             onLabels l
-            current <- Some labels
+            current <- Some l.Labels
         let regenerate (phase: Phase) =
             template.Cancel.ThrowIfCancellationRequested()
             match phase, current with
@@ -137,52 +164,59 @@ module StageRunner =
             let mutable best: Dictionary<string, Tensor> option = None
             let phaseMetrics = ResizeArray<float>()
             metrics.[phase] <- phaseMetrics
-            // the phase's own stop (early stopping), linked to the run's (Ctrl-C)
-            use cts = CancellationTokenSource.CreateLinkedTokenSource(template.Cancel)
-            let endOfEpoch (epoch: int) =
-                let metric =
-                    match phase, data.Validate with
-                    | Classification, _ -> nan
-                    | LabelStage _, Some validate ->
-                        net.eval () |> ignore
-                        let v = validate (AuxSegNetPlusMethod.predictor net)
-                        net.train () |> ignore
-                        v
-                    | LabelStage _, None -> -(lossSum / float (max 1 lossSteps))
-                lossSum <- 0.0
-                lossSteps <- 0
-                phaseMetrics.Add metric
-                let verdict = onEpoch epoch metric
-                if verdict.NewBest && cfg.RestoreBest then
-                    best |> Option.iter release
-                    best <- Some(snapshot net)
-                if verdict.Stop then cts.Cancel()
-                verdict
-            let phaseCfg =
-                { template with
-                    Steps = steps
-                    Lr = Schedule.build cfg.Lr (Schedule.poly 0.9)
-                    EvalEvery = Some data.StepsPerEpoch
-                    Cancel = cts.Token
-                    Resume = false
-                    OutDir = template.OutDir |> Option.map (fun d -> Path.Combine(d, phaseName phase)) }
-            let mutable lastEpoch = -1
-            let evaluate (stepDone: int) =
-                lastEpoch <- stepDone / data.StepsPerEpoch - 1
-                endOfEpoch lastEpoch |> ignore
-                [ "epoch_metric", phaseMetrics.[phaseMetrics.Count - 1] ]
-            let result = Train.run phaseCfg { m with Step = step } (data.Train phase) (onProgress phase) (Some evaluate)
-            if template.Cancel.IsCancellationRequested then
-                raise (OperationCanceledException(sprintf "AuxSegNet+ stopped during %s (its checkpoint is in that phase's folder)" (phaseName phase)))
-            match result.Outcome with
-            | Completed _ when lastEpoch < epochs - 1 -> endOfEpoch (epochs - 1) |> ignore // the loop does not evaluate its last step
-            | _ -> ()
-            match best with
-            | Some state ->
-                net.load_state_dict (state, true) |> ignore
-                release state
-            | None -> ()
-            net.train () |> ignore
+            match journal.Finished phase with
+            | Some recorded ->
+                // finished before the run stopped: its epochs replayed to the plan, its end loaded
+                recorded |> List.iteri (fun epoch metric -> phaseMetrics.Add metric; onEpoch epoch metric |> ignore)
+                journal.Restore phase
+            | None ->
+                // the phase's own stop (early stopping), linked to the run's (Ctrl-C)
+                use cts = CancellationTokenSource.CreateLinkedTokenSource(template.Cancel)
+                let endOfEpoch (epoch: int) =
+                    let metric =
+                        match phase, data.Validate with
+                        | Classification, _ -> nan
+                        | LabelStage _, Some validate ->
+                            net.eval () |> ignore
+                            let v = validate (AuxSegNetPlusMethod.predictor net)
+                            net.train () |> ignore
+                            v
+                        | LabelStage _, None -> -(lossSum / float (max 1 lossSteps))
+                    lossSum <- 0.0
+                    lossSteps <- 0
+                    phaseMetrics.Add metric
+                    let verdict = onEpoch epoch metric
+                    if verdict.NewBest && cfg.RestoreBest then
+                        best |> Option.iter release
+                        best <- Some(snapshot net)
+                    if verdict.Stop then cts.Cancel()
+                    verdict
+                let phaseCfg =
+                    { template with
+                        Steps = steps
+                        Lr = Schedule.build cfg.Lr (Schedule.poly 0.9)
+                        EvalEvery = Some data.StepsPerEpoch
+                        Cancel = cts.Token
+                        Resume = false
+                        OutDir = template.OutDir |> Option.map (fun d -> Path.Combine(d, phaseName phase)) }
+                let mutable lastEpoch = -1
+                let evaluate (stepDone: int) =
+                    lastEpoch <- stepDone / data.StepsPerEpoch - 1
+                    endOfEpoch lastEpoch |> ignore
+                    [ "epoch_metric", phaseMetrics.[phaseMetrics.Count - 1] ]
+                let result = Train.run phaseCfg { m with Step = step } (data.Train phase) (onProgress phase) (Some evaluate)
+                if template.Cancel.IsCancellationRequested then
+                    raise (OperationCanceledException(sprintf "AuxSegNet+ stopped during %s (--resume trains that phase again from its start)" (phaseName phase)))
+                match result.Outcome with
+                | Completed _ when lastEpoch < epochs - 1 -> endOfEpoch (epochs - 1) |> ignore // the loop does not evaluate its last step
+                | _ -> ()
+                match best with
+                | Some state ->
+                    net.load_state_dict (state, true) |> ignore
+                    release state
+                | None -> ()
+                net.train () |> ignore
+                journal.PhaseDone phase (List.ofSeq phaseMetrics)
         let phases = StageDriver.run plan train regenerate
         // the labels after the last stage: what a further stage would train on (Fig. 8's last point)
         match current with
@@ -191,3 +225,6 @@ module StageRunner =
         { Phases = phases
           Labels = List.ofSeq generated
           EpochMetrics = [ for kv in metrics -> kv.Key, List.ofSeq kv.Value ] }
+
+    /// The whole plan from its start (see runResuming).
+    let run net data template onProgress onLabels = runResuming StageJournal.none net data template onProgress onLabels
