@@ -135,6 +135,15 @@ let ``a run stopped after a checkpoint is resumed, a fresh one is not`` () =
         Assert.DoesNotContain("--resume", fresh)
         Assert.Equal<string list>([ "--method"; "plda"; "--data"; "d"; "--steps"; "10"; "--seed"; "3"; "--out"; dir; "--set"; "delta=0.5"; "--weights" ], fresh |> List.take 13)
         Assert.Equal(Path.Combine(ReproCmd.runDir "runs" spec pre 3, "checkpoint.safetensors"), fresh[13])
+        // a stage's checkpoint (CSD's stage 1, CoSA-MS, an AuxSegNet+ phase) or AuxSegNet+'s journal
+        let stage = Directory.CreateDirectory(Path.Combine(dir, "stage1")).FullName
+        File.WriteAllText(Path.Combine(stage, "checkpoint.safetensors"), "")
+        Assert.Equal<string list>(fresh @ [ "--resume" ], argv ())
+        File.Delete(Path.Combine(stage, "checkpoint.safetensors"))
+        File.WriteAllText(Path.Combine(dir, "journal.json"), "{}")
+        Assert.Equal<string list>(fresh @ [ "--resume" ], argv ())
+        File.Delete(Path.Combine(dir, "journal.json"))
+        Assert.Equal<string list>(fresh, argv ())
         File.WriteAllText(Path.Combine(dir, "checkpoint.safetensors"), "")
         Assert.Equal<string list>(fresh @ [ "--resume" ], argv ())
     finally

@@ -210,9 +210,16 @@ let private trainInChildren (jobs: int) (pending: (string * string * string list
                 Say.warn $"[{completed.Value}/{total}] FAILED {label} (exit {p.ExitCode}); see {logPath}")) |> ignore
     List.ofSeq failures
 
-/// The `hybrid train` arguments of one run of a row. A run that was stopped after a checkpoint
-/// (Ctrl-C, or a periodic checkpoint of a long run) continues from it (`--resume`: the same
-/// result as if never stopped) instead of starting over.
+/// Whether a run folder holds a run stopped part-way: a checkpoint in it or in a stage's
+/// subfolder (Ctrl-C, or a periodic checkpoint of a long run), or AuxSegNet+'s journal of
+/// finished phases.
+let stoppedPartWay (dir: string) =
+    Directory.Exists dir
+    && (File.Exists(Path.Combine(dir, "journal.json"))
+        || not (Seq.isEmpty (Directory.EnumerateFiles(dir, "checkpoint.safetensors", SearchOption.AllDirectories))))
+
+/// The `hybrid train` arguments of one run of a row. A run stopped part-way continues
+/// (`--resume`: the same result as if never stopped) instead of starting over.
 let trainArgv (runsDir: string) (data: string option) (quick: bool) (spec: TableSpec) (row: Row) (seed: int) (dir: string) =
     [ "--method"; row.Method; "--data"; defaultArg data spec.Data; "--steps"; string (rowSteps spec row); "--seed"; string seed; "--out"; dir ]
     @ (if quick then [ "--crop"; "48"; "--batch-size"; "4"; "--workers"; "0" ] else spec.Extra)
@@ -220,7 +227,7 @@ let trainArgv (runsDir: string) (data: string option) (quick: bool) (spec: Table
     @ (match initRow spec row with
        | Some r -> [ "--weights"; Path.Combine(runDir runsDir spec r seed, "checkpoint.safetensors") ]
        | None -> [])
-    @ (if File.Exists(Path.Combine(dir, "checkpoint.safetensors")) then [ "--resume" ] else [])
+    @ (if stoppedPartWay dir then [ "--resume" ] else [])
 
 let run (a: ParseResults<Args>) =
     let quick = a.Contains Quick
