@@ -173,11 +173,12 @@ module AuxSegNetPlusEntry =
             let set = LabelFolders.read dir stage ds.NumClasses [ for s in ds.Samples -> s.Id ]
             restored.Add(box set.Images) |> ignore
             { Labels = set; Quality = LabelGeneration.quality set env.Classes (data.Generation()) }
-        let journal, labelsWritten =
-            if ctx.Config.Resume then RunJournal.create out net readLabels
-            else
-                RunJournal.clear out
-                RunJournal.create out net readLabels
+        if not ctx.Config.Resume then
+            // a run that starts afresh in a used folder: nothing of the earlier run may be resumed
+            RunJournal.clear out
+            for f in [ Train.checkpointPath out; Path.Combine(out, "stages.json") ] do
+                if File.Exists f then File.Delete f
+        let journal, labelsWritten = RunJournal.create out net readLabels
         let onLabels (l: StageLabels) =
             let stage = l.Labels.Stage
             match written |> Seq.tryFind (fun (images, _) -> obj.ReferenceEquals(images, l.Labels.Images)) with
