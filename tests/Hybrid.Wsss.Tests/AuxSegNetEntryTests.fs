@@ -16,21 +16,12 @@ open Hybrid.Wsss.Training
 open Hybrid.Wsss.Data
 open Hybrid.Wsss.Methods.AuxSegNetPlus
 open Hybrid.Wsss.Tests.CsdFixture
+open Hybrid.Wsss.Tests.AuxSegNetKit
 
-// two classification epochs: the loop evaluates between them (an undefined metric, written as null)
-let private tinySets =
-    [ "channels", "8"; "dilations", "1,2"; "stages", "2"; "classification-epochs", "2"; "max-epochs", "2"
-      "patience", "1"; "epoch-steps", "2"; "cam-scales", "1" ]
+let private tinySets = entrySets
 
 let private context (out: string option) (cancel: CancellationToken) (log: string -> unit) : RunContext =
-    let ds = trainSet ()
-    { Env = env ds
-      Config = { TrainConfig.defaults 10 (Schedule.constant 1e-3) with Optimizer = AdamW 1e-4; LogEvery = 1; OutDir = out; Cancel = cancel }
-      Batches = batches ds
-      BatchesOf = batches
-      ValBatches = fun () -> DataSource.evalBatches Device.CPU (TinyScenes.valSet ()) 4
-      OnProgress = ignore
-      Log = log }
+    entryContext out false cancel log ignore
 
 let private tempDir () = Path.Combine(Path.GetTempPath(), "hybrid-auxsegnet-entry-" + Guid.NewGuid().ToString("N"))
 

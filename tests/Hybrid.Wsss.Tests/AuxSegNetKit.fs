@@ -79,3 +79,26 @@ let close (expected: Tensor) (actual: Tensor) (tol: float) =
 let isFinite (t: Tensor) : bool =
     let v = t.to_type(ScalarType.Float64).data<float> ()
     v |> Array.forall (fun x -> not (Double.IsNaN x || Double.IsInfinity x))
+
+/// The entry settings of a tiny stage-wise run on the tiny FMNIST-Scenes set: two
+/// classification epochs (the loop evaluates between them), two label stages of <= 2 epochs.
+let entrySets =
+    [ "channels", "8"; "dilations", "1,2"; "stages", "2"; "classification-epochs", "2"; "max-epochs", "2"
+      "patience", "1"; "epoch-steps", "2"; "cam-scales", "1" ]
+
+/// A run context on the tiny FMNIST-Scenes set (CsdFixture's environment and batches).
+let entryContext (out: string option) (resume: bool) (cancel: Threading.CancellationToken) (log: string -> unit) (onProgress: Hybrid.Wsss.Training.Progress -> unit) : Hybrid.Wsss.Training.RunContext =
+    let ds = CsdFixture.trainSet ()
+    { Env = CsdFixture.env ds
+      Config =
+        { Hybrid.Wsss.Training.TrainConfig.defaults 10 (Hybrid.Wsss.Schedules.Schedule.constant 1e-3) with
+            Optimizer = Hybrid.Wsss.Training.AdamW 1e-4
+            LogEvery = 1
+            OutDir = out
+            Resume = resume
+            Cancel = cancel }
+      Batches = CsdFixture.batches ds
+      BatchesOf = CsdFixture.batches
+      ValBatches = fun () -> Hybrid.Wsss.Data.DataSource.evalBatches Device.CPU (TinyScenes.valSet ()) 4
+      OnProgress = onProgress
+      Log = log }

@@ -17,25 +17,9 @@ open Hybrid.Wsss.Tests.CsdFixture
 /// Alone (not in parallel with other tests): each phase reseeds the process-wide generator.
 [<Collection("live tensor count")>]
 module AuxSegNetResumeTests =
-    let private sets =
-        [ "channels", "8"; "dilations", "1,2"; "stages", "2"; "classification-epochs", "2"; "max-epochs", "2"
-          "patience", "1"; "epoch-steps", "2"; "cam-scales", "1" ]
+    let private sets = AuxSegNetKit.entrySets
 
-    let private context (out: string) (resume: bool) (cancel: CancellationToken) (log: string -> unit) (onProgress: Progress -> unit) : RunContext =
-        let ds = trainSet ()
-        { Env = env ds
-          Config =
-            { TrainConfig.defaults 10 (Schedule.constant 1e-3) with
-                Optimizer = AdamW 1e-4
-                LogEvery = 1
-                OutDir = Some out
-                Resume = resume
-                Cancel = cancel }
-          Batches = batches ds
-          BatchesOf = batches
-          ValBatches = fun () -> DataSource.evalBatches Device.CPU (TinyScenes.valSet ()) 4
-          OnProgress = onProgress
-          Log = log }
+    let private context (out: string) (resume: bool) cancel log onProgress = AuxSegNetKit.entryContext (Some out) resume cancel log onProgress
 
     let private tempDir () = Path.Combine(Path.GetTempPath(), "hybrid-auxsegnet-resume-" + Guid.NewGuid().ToString("N"))
 
