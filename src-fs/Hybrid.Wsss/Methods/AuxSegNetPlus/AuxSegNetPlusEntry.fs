@@ -185,18 +185,16 @@ module AuxSegNetPlusEntry =
             | Some(_, dir) ->
                 labelFolder[stage] <- dir
                 ctx.Log $"auxsegnet+: stage-{stage} trains on the labels already in {dir} (no iterative refinement)"
-            | None when restored.Contains(box l.Labels.Images) ->
-                let dir = labelDir stage
-                written.Add((box l.Labels.Images, dir))
-                labelFolder[stage] <- dir
-                ctx.Log $"auxsegnet+: stage-{stage} labels read back from {dir} ({describe l})"
             | None ->
                 let dir = labelDir stage
-                LabelFolders.write dir l.Labels
                 written.Add((box l.Labels.Images, dir))
                 labelFolder[stage] <- dir
-                labelsWritten stage
-                ctx.Log $"auxsegnet+: stage-{stage} labels of {l.Labels.Images.Count} images ({describe l}) in {dir}"
+                if restored.Contains(box l.Labels.Images) then
+                    ctx.Log $"auxsegnet+: stage-{stage} labels read back from {dir} ({describe l})"
+                else
+                    LabelFolders.write dir l.Labels
+                    labelsWritten stage
+                    ctx.Log $"auxsegnet+: stage-{stage} labels of {l.Labels.Images.Count} images ({describe l}) in {dir}"
         let template = { ctx.Config with OutDir = Some out }
         let finished = File.Exists(Train.checkpointPath out) && File.Exists(Path.Combine(out, "stages.json"))
         if ctx.Config.Resume && finished then
