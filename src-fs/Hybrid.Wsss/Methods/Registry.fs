@@ -62,9 +62,11 @@ let auxSegNetPlus =
       Train = AuxSegNetPlus.AuxSegNetPlusEntry.train
       Build = AuxSegNetPlus.AuxSegNetPlusEntry.build }
 
-/// Every method, each taking its `--set` keys with '-' or '_' as the separator.
+/// Every method, each taking its `--set` keys with '-' or '_' as the separator and seeding its
+/// model's initialisation from the run's seed.
 let all: MethodEntry list =
-    [ cam; supervised; cosa; cosaMs; plda; csd; auxSegNetPlus ] |> List.map MethodEntry.acceptingEitherSeparator
+    [ cam; supervised; cosa; cosaMs; plda; csd; auxSegNetPlus ]
+    |> List.map (MethodEntry.acceptingEitherSeparator >> MethodEntry.seedingInit)
 
 let names = all |> List.map (fun e -> e.Name)
 

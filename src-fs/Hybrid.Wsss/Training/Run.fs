@@ -100,3 +100,14 @@ module MethodEntry =
         { entry with
             Train = fun ctx sets -> entry.Train ctx (respell sets)
             Build = fun env sets -> entry.Build env (respell sets) }
+
+    /// The entry with libtorch's generator seeded from the run's seed before Train builds the
+    /// model, so the seed fixes the initial weights as well as the steps (Train.run seeds again
+    /// before the first step). Without it the new layers' initialisation depends on what drew
+    /// from the generator before, and an unseeded generator differs between processes.
+    let seedingInit (entry: MethodEntry) : MethodEntry =
+        { entry with
+            Train =
+                fun ctx sets ->
+                    torch.manual_seed (int64 ctx.Config.Seed)
+                    entry.Train ctx sets }
