@@ -18,9 +18,12 @@ let private trainedWeights (name: string) (seed: int) : (string * float32[]) lis
           ValBatches = fun () -> Seq.empty
           OnProgress = ignore
           Log = ignore }
-    let m, _ = entry.Train ctx []
+    // one libtorch thread: the comparison is exact
+    let m, _ = CsdFixture.singleThreaded (fun () -> entry.Train ctx [])
     try
-        [ for n, p in m.Model.named_parameters () -> n, p.contiguous().data<float32> () ]
+        [ for n, p in m.Model.named_parameters () ->
+            use c = p.contiguous ()   // disposed here, not by a finalizer during a later test's live-tensor count
+            n, c.data<float32> () ]
     finally
         m.Model.Dispose()
 
