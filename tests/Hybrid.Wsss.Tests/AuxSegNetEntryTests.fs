@@ -8,6 +8,7 @@ open System.IO
 open System.Text.Json
 open System.Threading
 open Xunit
+open Hybrid.Wsss.Tests.SingleThread
 open Hybrid.Torch
 open Hybrid.Torch.Serialization
 open Hybrid.Wsss

@@ -5,6 +5,7 @@ open System.IO
 open System.Text.Json
 open System.Threading
 open Xunit
+open Hybrid.Wsss.Tests.SingleThread
 open Hybrid.Torch
 open Hybrid.Wsss.Schedules
 open Hybrid.Wsss.Training

@@ -1,6 +1,7 @@
 namespace Hybrid.Wsss.Tests
 
 open Xunit
+open Hybrid.Wsss.Tests.SingleThread
 open Hybrid.Torch
 open Hybrid.Torch.Optim
 open Hybrid.Wsss.Methods.Cosa

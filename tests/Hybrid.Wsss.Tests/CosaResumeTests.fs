@@ -3,6 +3,7 @@ namespace Hybrid.Wsss.Tests
 open System
 open System.IO
 open Xunit
+open Hybrid.Wsss.Tests.SingleThread
 open Hybrid.Torch
 open Hybrid.Wsss.Training
 open Hybrid.Wsss.Methods.Cosa

@@ -46,13 +46,6 @@ let batch (seed: int64) : Batch =
 
 let ctx step : StepContext = { Step = step; Total = 10 }
 
-/// Runs a test body on one libtorch thread: these tensors are tiny, and on a loaded 2-core
-/// machine a second intra-op thread turns milliseconds into seconds of waiting.
-let singleThreaded (body: unit -> unit) =
-    let before = torch.get_num_threads ()
-    torch.set_num_threads 1
-    try body () finally torch.set_num_threads before
-
 let finite (t: Tensor) = let v = t.item<float32> () in not (Single.IsNaN v || Single.IsInfinity v)
 
 let weightOf (net: CosaNetwork) = net.Classifier.parameters () |> Seq.exactlyOne
@@ -71,4 +64,3 @@ let gradientsOf (term: string) (cfg: CosaConfig) =
     let wGrad = w.grad |> Option.ofObj |> Option.map (fun g -> g.abs().sum().item<float32> ())
     let bGrad = m.Online.BackboneParameters |> List.sumBy (fun p -> match p.grad with null -> 0.0f | g -> g.abs().sum().item<float32> ())
     wGrad, bGrad, List.map fst losses
-

@@ -5,6 +5,7 @@ module Hybrid.Wsss.Tests.CosaTrainingTests
 
 open System
 open Xunit
+open Hybrid.Wsss.Tests.SingleThread
 open Hybrid.Torch
 open Hybrid.Torch.Optim
 open Hybrid.Vision.Backbones

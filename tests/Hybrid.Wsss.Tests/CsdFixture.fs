@@ -27,10 +27,3 @@ let gtMasks (ds: SegmentationDataset) : IReadOnlyDictionary<int, SourceMask> =
 
 let partnerSource (ds: SegmentationDataset) (pairing: Pairing) : PartnerSource =
     PartnerSource.create ds (loader ds).Augmenter (gtMasks ds) Cooccurrence.paper pairing 0L 1
-
-/// Runs a test body on one libtorch thread: the tensors are tiny, and on a loaded 2-core
-/// machine a second intra-op thread turns milliseconds into seconds of waiting.
-let singleThreaded (body: unit -> 'a) : 'a =
-    let before = torch.get_num_threads ()
-    torch.set_num_threads 1
-    try body () finally torch.set_num_threads before

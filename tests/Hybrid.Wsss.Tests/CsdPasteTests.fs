@@ -4,6 +4,7 @@ module Hybrid.Wsss.Tests.CsdPasteTests
 
 open System
 open Xunit
+open Hybrid.Wsss.Tests.SingleThread
 open Hybrid.Torch
 open Hybrid.Data
 open Hybrid.Wsss

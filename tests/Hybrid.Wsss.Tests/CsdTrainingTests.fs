@@ -6,6 +6,7 @@ module Hybrid.Wsss.Tests.CsdTrainingTests
 open System
 open System.IO
 open Xunit
+open Hybrid.Wsss.Tests.SingleThread
 open Hybrid.Torch
 open Hybrid.Wsss
 open Hybrid.Wsss.Schedules
