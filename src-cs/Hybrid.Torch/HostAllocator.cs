@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Hybrid.Torch;
 
@@ -15,18 +16,14 @@ public enum HostAllocatorPolicy
 /// <summary>
 /// The process's malloc policy for tensor storage. A training step frees most of its
 /// activations together when its dispose scope ends; with glibc's defaults the freed heap top
-/// is handed back to the kernel and the next step faults every page in again (measured on the
-/// bench's small conv step: 7,000-11,000 page faults per step, about 10% of its time;
-/// bench/RESULTS.md records the faults per step).
+/// is handed back to the kernel and the next step faults every page in again (on the bench's
+/// small conv step that was about 10% of its time; bench/RESULTS.md records faults per step).
 /// <see cref="HostAllocatorPolicy.Retain"/> keeps that memory for the next step. It governs the
 /// main thread's arena, where the training loop and its backward run; other threads allocate
-/// from their own arenas, which live in 64 MiB heaps that glibc unmaps when one empties,
-/// whatever the thresholds (measured: a 32 MiB alloc/free step faulted 8,100 pages in per step
-/// on the main thread with System, 0 with Retain, about 2,900 on a second thread with either).
-/// Limiting the arenas would move every thread onto the main one, but glibc fixes their number
-/// when the runtime's first threads start, before this code runs. It does not raise the peak:
-/// the peak is what a step holds at once. Chosen once per process from HYBRID_MALLOC (retain,
-/// the default, or system); a no-op outside glibc.
+/// from their own arenas, which glibc unmaps when one empties, whatever the thresholds. It does
+/// not raise the peak: the peak is what a step holds at once. Chosen once per process from
+/// HYBRID_MALLOC (retain, the default, or system), through mallopt in the C library itself
+/// (P/Invoke into libc.so.6); a no-op outside glibc.
 /// </summary>
 public static class HostAllocator
 {
@@ -35,6 +32,9 @@ public static class HostAllocator
 
     // mallopt parameters (glibc malloc.h)
     private const int M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3;
+
+    [DllImport("libc.so.6", EntryPoint = "mallopt")]
+    private static extern int mallopt(int param, int value);
 
     /// <summary>The policy in force (System when the C library refused or is not glibc).</summary>
     public static HostAllocatorPolicy Policy { get; private set; } = HostAllocatorPolicy.System;
@@ -51,10 +51,16 @@ public static class HostAllocator
     /// applied, so choose it before the first tensor (HYBRID_MALLOC=system).</summary>
     public static void Use(HostAllocatorPolicy policy)
     {
-        if (policy == HostAllocatorPolicy.Retain
-            && Native.hy_mallopt(M_MMAP_THRESHOLD, RetainMmapThreshold) == 1
-            && Native.hy_mallopt(M_TRIM_THRESHOLD, RetainTrimThreshold) == 1)
-            Policy = HostAllocatorPolicy.Retain;
+        if (policy != HostAllocatorPolicy.Retain || !OperatingSystem.IsLinux()) return;
+        try
+        {
+            if (mallopt(M_MMAP_THRESHOLD, RetainMmapThreshold) == 1 && mallopt(M_TRIM_THRESHOLD, RetainTrimThreshold) == 1)
+                Policy = HostAllocatorPolicy.Retain;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // not glibc (musl, ...): keep the C library's own policy
+        }
     }
 
 #pragma warning disable CA2255 // a process-level default, set once before any tensor is allocated
@@ -65,7 +71,6 @@ public static class HostAllocator
         HostAllocatorPolicy policy;
         try { policy = FromEnvironment(Environment.GetEnvironmentVariable("HYBRID_MALLOC")); }
         catch (ArgumentException e) { Console.Error.WriteLine($"warning: {e.Message}; using glibc's defaults"); return; }
-        try { Use(policy); }
-        catch (DllNotFoundException) { /* reported with a clear message at the first tensor op */ }
+        Use(policy);
     }
 }

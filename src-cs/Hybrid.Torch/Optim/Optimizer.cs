@@ -1,131 +1,112 @@
-using Hybrid.Torch.Modules;
+using TorchSharp.Modules;
 
 namespace Hybrid.Torch.Optim;
 
-/// <summary>A group of parameters sharing hyperparameters. `lr` is settable every step, so a
-/// schedule drives it; `lr_mult` keeps "x10 for new layers" a property of the group.</summary>
-public sealed class ParamGroup
+/// <summary>
+/// TorchSharp's SGD or AdamW over named groups with learning-rate multipliers: what TorchSharp's
+/// ParamGroups lack is a multiplier that survives a schedule setting the base rate every step.
+/// The update itself is TorchSharp's. zero_grad sets gradients to none, as PyTorch does by
+/// default, so a parameter that got no gradient in a step is not moved by momentum or decay.
+/// </summary>
+public sealed class Optimizer : IDisposable
 {
-    public ParamGroup(IEnumerable<Parameter> parameters, double lr_mult = 1.0, double? weight_decay = null, string name = "")
+    private readonly OptimizerHelper inner;
+
+    private Optimizer(OptimizerHelper inner, IReadOnlyList<ParamGroup> groups, double lr)
     {
-        this.parameters = parameters.ToList();
-        this.lr_mult = lr_mult;
-        this.weight_decay = weight_decay;
-        this.name = name;
+        this.inner = inner;
+        param_groups = groups;
+        set_lr(lr);
     }
 
-    public IReadOnlyList<Parameter> parameters { get; }
-    public string name { get; }
-    /// <summary>The multiplier on the optimizer's base learning rate.</summary>
-    public double lr_mult { get; }
-    /// <summary>Overrides the optimizer's weight decay when set (e.g. 0 for norms and biases).</summary>
-    public double? weight_decay { get; }
-    /// <summary>The learning rate used by the next step (base lr x lr_mult unless set directly).</summary>
-    public double lr { get; set; }
-}
-
-/// <summary>Base of the optimizers: groups, per-parameter state tensors, zero_grad, lr setting,
-/// and a state dict for checkpoints.</summary>
-public abstract class Optimizer : IDisposable
-{
-    protected readonly Dictionary<Parameter, Dictionary<string, Tensor>> state = new(ReferenceEqualityComparer.Instance);
-
-    protected Optimizer(IEnumerable<ParamGroup> groups, double lr)
+    private static List<ParamGroup> Check(IEnumerable<ParamGroup> groups)
     {
-        param_groups = groups.ToList();
-        if (param_groups.Count == 0 || param_groups.All(g => g.parameters.Count == 0)) throw new ArgumentException("optimizer got no parameters");
-        set_lr(lr);
+        var list = groups.ToList();
+        if (list.Count == 0 || list.All(g => g.parameters.Count == 0)) throw new ArgumentException("optimizer got no parameters");
+        return list;
+    }
+
+    /// <summary>SGD with momentum and L2 weight decay (PyTorch's torch.optim.SGD).</summary>
+    public static Optimizer SGD(IEnumerable<ParamGroup> groups, double lr, double momentum = 0.0, double weight_decay = 0.0, bool nesterov = false)
+    {
+        var gs = Check(groups);
+        var tg = gs.Select(g => new TorchSharp.Modules.SGD.ParamGroup(g.parameters, lr * g.lr_mult, momentum, 0, g.weight_decay ?? weight_decay, nesterov)).ToList();
+        return new Optimizer(torch.optim.SGD(tg, lr, momentum, 0, weight_decay, nesterov), gs, lr);
+    }
+
+    /// <summary>AdamW with decoupled weight decay (PyTorch's torch.optim.AdamW).</summary>
+    public static Optimizer AdamW(IEnumerable<ParamGroup> groups, double lr, double weight_decay = 0.01, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
+    {
+        var gs = Check(groups);
+        var tg = gs.Select(g => new TorchSharp.Modules.AdamW.ParamGroup(g.parameters, lr * g.lr_mult, beta1, beta2, eps, g.weight_decay ?? weight_decay)).ToList();
+        return new Optimizer(torch.optim.AdamW(tg, lr, beta1, beta2, eps, weight_decay), gs, lr);
     }
 
     public IReadOnlyList<ParamGroup> param_groups { get; }
 
-    /// <summary>Number of steps taken.</summary>
-    public long step_count { get; protected set; }
+    /// <summary>TorchSharp's optimizer (its groups are in param_groups' order).</summary>
+    public OptimizerHelper torch_optimizer => inner;
 
-    /// <summary>Sets every group's lr to base_lr x its multiplier.</summary>
+    /// <summary>Steps taken.</summary>
+    public long step_count { get; private set; }
+
+    /// <summary>The rate each group uses at the next step.</summary>
+    public IReadOnlyList<double> lrs => inner.ParamGroups.Select(g => g.LearningRate).ToList();
+
+    /// <summary>Sets every group's rate to base_lr x its multiplier.</summary>
     public void set_lr(double base_lr)
     {
-        foreach (var g in param_groups) g.lr = base_lr * g.lr_mult;
+        var i = 0;
+        foreach (var g in inner.ParamGroups) g.LearningRate = base_lr * param_groups[i++].lr_mult;
     }
 
     public void zero_grad()
     {
         foreach (var g in param_groups)
-            foreach (var p in g.parameters) p.grad = null;
+            foreach (var p in g.parameters)
+                if (p.grad is { } grad) { p.grad = null; grad.Dispose(); }
     }
 
     public void step()
     {
         using var scope = torch.NewDisposeScope();
-        using var _ = torch.no_grad();
+        inner.step();
         step_count++;
-        foreach (var g in param_groups)
-            foreach (var p in g.parameters)
-            {
-                using var grad = p.grad;
-                if (grad is null) continue;
-                Update(g, p, grad, State(p));
-            }
     }
 
-    /// <summary>Applies one update to p (in place), given its gradient and its state.</summary>
-    protected abstract void Update(ParamGroup g, Parameter p, Tensor grad, Dictionary<string, Tensor> st);
-
-    protected Dictionary<string, Tensor> State(Parameter p)
+    /// <summary>The optimizer's state (moments, momentum buffers, per-parameter steps) in
+    /// TorchSharp's own binary form, for a checkpoint.</summary>
+    public byte[] SaveState()
     {
-        if (!state.TryGetValue(p, out var s)) state[p] = s = new Dictionary<string, Tensor>();
-        return s;
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true)) inner.save_state_dict(w);
+        return ms.ToArray();
     }
 
-    /// <summary>Creates a state tensor that outlives the step's dispose scope.</summary>
-    protected static Tensor Persist(Tensor t) => t.DetachFromDisposeScope();
-
-    /// <summary>State tensors keyed "group.index.name" plus the step count (for checkpoints).</summary>
-    public Dictionary<string, Tensor> state_dict()
+    /// <summary>Restores what SaveState wrote, and the step count; the learning rates stay those
+    /// set since (a schedule sets them every step).</summary>
+    public void LoadState(byte[] state, long steps)
     {
-        var d = new Dictionary<string, Tensor>();
-        for (var gi = 0; gi < param_groups.Count; gi++)
-            for (var pi = 0; pi < param_groups[gi].parameters.Count; pi++)
-                if (state.TryGetValue(param_groups[gi].parameters[pi], out var s))
-                    foreach (var (k, t) in s) d[$"{gi}.{pi}.{k}"] = t;
-        return d;
-    }
-
-    /// <summary>Restores state tensors written by <see cref="state_dict"/> (copies them).</summary>
-    public void load_state_dict(IReadOnlyDictionary<string, Tensor> d, long steps)
-    {
-        foreach (var (k, t) in d)
+        var lrs = this.lrs;
+        using (var r = new BinaryReader(new MemoryStream(state)))
         {
-            var parts = k.Split('.');
-            if (parts.Length != 3 || !int.TryParse(parts[0], out var gi) || !int.TryParse(parts[1], out var pi) || gi >= param_groups.Count || pi >= param_groups[gi].parameters.Count)
-                throw new InvalidOperationException($"optimizer state key '{k}' does not match this optimizer's parameter groups");
-            var st = State(param_groups[gi].parameters[pi]);
-            if (st.TryGetValue(parts[2], out var old)) old.Dispose();
-            st[parts[2]] = Persist(t.clone());
+            try { inner.load_state_dict(r); }
+            catch (Exception e) when (e is EndOfStreamException or InvalidDataException or ArgumentException or IndexOutOfRangeException)
+            {
+                throw new InvalidDataException($"optimizer state does not match this optimizer ({inner.GetType().Name}, {param_groups.Count} groups): {e.Message}", e);
+            }
         }
+        var i = 0;
+        foreach (var g in inner.ParamGroups) g.LearningRate = lrs[i++];
         step_count = steps;
-    }
-
-    public void Dispose()
-    {
-        foreach (var s in state.Values)
-            foreach (var t in s.Values) t.Dispose();
-        state.Clear();
-        GC.SuppressFinalize(this);
     }
 
     /// <summary>Scales gradients so their global L2 norm is at most max_norm; returns the norm before.</summary>
     public static double clip_grad_norm_(IEnumerable<Parameter> parameters, double max_norm)
     {
-        using var scope = torch.NewDisposeScope();
-        var grads = parameters.Select(p => p.grad).Where(g => g is not null).Cast<Tensor>().ToList();
-        if (grads.Count == 0) return 0;
-        var sq = grads.Select(g => g.pow(2).sum()).ToList();
-        var total = Math.Sqrt(torch.stack(sq).sum().item<double>());
-        var coef = max_norm / (total + 1e-6);
-        if (coef < 1)
-            using (torch.no_grad())
-                foreach (var g in grads) g.mul_(coef);
-        return total;
+        var ps = parameters.Where(p => p.grad is not null).ToList();
+        return ps.Count == 0 ? 0 : torch.nn.utils.clip_grad_norm_(ps, max_norm);
     }
+
+    public void Dispose() => inner.Dispose();
 }

@@ -18,7 +18,7 @@ public static class Safetensors
     {
         [ScalarType.Float32] = "F32", [ScalarType.Float64] = "F64", [ScalarType.Float16] = "F16", [ScalarType.BFloat16] = "BF16",
         [ScalarType.Int64] = "I64", [ScalarType.Int32] = "I32", [ScalarType.Int16] = "I16", [ScalarType.Int8] = "I8",
-        [ScalarType.UInt8] = "U8", [ScalarType.Bool] = "BOOL",
+        [ScalarType.Byte] = "U8", [ScalarType.Bool] = "BOOL",
     };
 
     private static readonly Dictionary<string, ScalarType> Types = Names.ToDictionary(kv => kv.Value, kv => kv.Key);
@@ -54,15 +54,19 @@ public static class Safetensors
         });
     }
 
-    private static unsafe byte[] Bytes(Tensor t)
+    private static byte[] Bytes(Tensor t)
     {
-        using var c = t.detach();
-        var n = c.numel() * c.dtype.ElementSize();
-        var arr = new byte[n];
-        fixed (byte* p = arr)
-            Tensor.Check(Native.hy_copy_to_host(c.Handle, (IntPtr)p, n), "safetensors");
-        return arr;
+        using var c = t.detach().cpu().contiguous();
+        return c.bytes.ToArray();
     }
+
+    private static long ElementSize(ScalarType t) => t switch
+    {
+        ScalarType.Float64 or ScalarType.Int64 => 8,
+        ScalarType.Float32 or ScalarType.Int32 => 4,
+        ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
+        _ => 1,
+    };
 
     /// <summary>Reads every tensor and the metadata; errors name the file and what is wrong.</summary>
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Load(string path)
@@ -112,7 +116,7 @@ public static class Safetensors
             var off = offEl.EnumerateArray().Select(x => x.GetInt64()).ToArray();
             if (off.Length != 2 || off[0] < 0 || off[1] < off[0] || off[1] > dataLen)
                 throw new InvalidDataException(Bad($"entry '{prop.Name}' has offsets [{string.Join(", ", off)}] outside the {dataLen}-byte data section (truncated?)"));
-            var expected = shape.Aggregate(1L, (a, b) => a * b) * type.ElementSize();
+            var expected = shape.Aggregate(1L, (a, b) => a * b) * ElementSize(type);
             if (off[1] - off[0] != expected)
                 throw new InvalidDataException(Bad($"entry '{prop.Name}' spans {off[1] - off[0]} bytes but shape [{string.Join(", ", shape)}] of {type} needs {expected}"));
             entries.Add((prop.Name, type, shape, off[0], off[1]));
@@ -134,9 +138,10 @@ public static class Safetensors
         return (result, meta);
     }
 
-    private static unsafe Tensor FromBytes(ReadOnlySpan<byte> bytes, long[] shape, ScalarType type)
+    private static Tensor FromBytes(Span<byte> bytes, long[] shape, ScalarType type)
     {
-        fixed (byte* p = bytes)
-            return Tensor.Wrap(Native.hy_from_data((IntPtr)p, bytes.Length, shape, shape.Length, (int)type), "safetensors");
+        var t = torch.empty(shape, type);
+        if (bytes.Length > 0) t.bytes = bytes;
+        return t.DetachFromDisposeScope();
     }
 }
