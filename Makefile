@@ -1,5 +1,5 @@
 # Two entry points for a newcomer: `make demo` (the main job on the embedded benchmark) and
-# `make test` (every test). Both run the idempotent setup first (packages, native build, restore).
+# `make test` (every test). Both run the idempotent setup first (packages, restore, build).
 .PHONY: setup demo test build clean bench
 
 setup:

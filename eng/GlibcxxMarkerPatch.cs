@@ -183,7 +183,7 @@ namespace Hybrid.Build
                 var o = GlibcxxMarkerPatch.Apply(Library, GlibcxxMarkerPatch.DefinedVersions(system));
                 if (o.Changed)
                     Log.LogMessage(Microsoft.Build.Framework.MessageImportance.High,
-                        $"libtorch setup: {system} lacks {string.Join(", ", o.Versions)}, which libLibTorchSharp.so names only for the unused marker {GlibcxxMarkerPatch.MarkerSymbol}; marked that version weak in the output folder's copy ({Library}) so it loads");
+                        $"libtorch setup: {system} lacks {string.Join(", ", o.Versions)}, which libLibTorchSharp.so names only for the unused marker {GlibcxxMarkerPatch.MarkerSymbol}; marked that version weak in the copy of libLibTorchSharp.so that the build output loads (in {Library})");
                 return true;
             }
             catch (System.Exception e)
