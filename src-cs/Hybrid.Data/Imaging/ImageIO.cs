@@ -1,11 +1,12 @@
 namespace Hybrid.Data;
 
 /// <summary>
-/// Reading and writing JPEG / PNG files through the native codecs (libjpeg-turbo, libpng).
+/// Reading and writing JPEG / PNG files: palette PNGs through our own reader and writer (their
+/// indices are class labels and must stay exact), everything else through SkiaSharp.
 /// Errors are <see cref="InvalidDataException"/>s (corrupt data) or <see cref="IOException"/>s
 /// (missing files) whose message names the file.
 /// </summary>
-public static unsafe class ImageIO
+public static class ImageIO
 {
     /// <summary>Decodes a JPEG or PNG file; a palette PNG keeps its indices and its palette.</summary>
     public static Image Read(string path)
@@ -15,59 +16,30 @@ public static unsafe class ImageIO
         return Decode(File.ReadAllBytes(path), path);
     }
 
-    /// <summary>Decodes JPEG or PNG bytes; <paramref name="name"/> is used in error messages.</summary>
+    /// <summary>
+    /// Decodes JPEG or PNG bytes; <paramref name="name"/> is used in error messages. The result has
+    /// 1 channel (gray, or palette indices with <see cref="Image.Palette"/> set) or 3 (RGB; alpha is dropped).
+    /// </summary>
     public static Image Decode(ReadOnlySpan<byte> data, string name = "<memory>")
     {
-        var palette = new byte[768];
-        byte* pixels;
-        int width, height, channels, paletteSize;
-        fixed (byte* src = data)
-        fixed (byte* pal = palette)
-        {
-            pixels = NativeCodec.hy_image_decode(src, data.Length, out width, out height, out channels, pal, out paletteSize);
-        }
-        if (pixels == null)
-            throw new InvalidDataException($"cannot decode image '{name}': {NativeCodec.LastError()}. " +
-                                           "Re-export or replace this file (JPEG and PNG are supported).");
-        try
-        {
-            var managed = new byte[(long)width * height * channels];
-            new ReadOnlySpan<byte>(pixels, managed.Length).CopyTo(managed);
-            return new Image(width, height, channels, managed, paletteSize > 0 ? palette[..(3 * paletteSize)] : null);
-        }
-        finally
-        {
-            NativeCodec.hy_image_free(pixels);
-        }
+        if (data.IsEmpty) throw ImageDecodeError.Create(name, "empty file (0 bytes)");
+        if (PngChunks.HasSignature(data))
+            return PalettePngReader.IsPalettePng(data) ? PalettePngReader.Read(data, name) : SkiaCodec.Decode(data, name, "PNG");
+        if (data.Length >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
+            return SkiaCodec.Decode(data, name, "JPEG");
+        throw ImageDecodeError.Create(name, "not a JPEG or PNG file (unrecognised signature)");
     }
 
-    /// <summary>Encodes as PNG: gray, RGB, RGBA, or palette indices when the image has a palette.</summary>
-    public static byte[] EncodePng(Image image)
-    {
-        byte* output;
-        long size;
-        int rc;
-        fixed (byte* src = image.Pixels)
-        fixed (byte* pal = image.Palette)
-        {
-            rc = NativeCodec.hy_image_encode_png(src, image.Width, image.Height, image.Channels,
-                pal, image.Palette is null ? 0 : image.Palette.Length / 3, out output, out size);
-        }
-        return TakeEncoded(rc, output, size, "PNG");
-    }
+    /// <summary>Encodes as PNG: gray, RGB, RGBA, or 8-bit palette indices when the image has a palette.</summary>
+    public static byte[] EncodePng(Image image) =>
+        image.Palette is not null ? PalettePngWriter.Encode(image) : SkiaCodec.EncodePng(image);
 
-    /// <summary>Encodes a gray or RGB image as baseline JPEG at <paramref name="quality"/> (1..100).</summary>
+    /// <summary>Encodes as baseline JPEG at <paramref name="quality"/> (1..100): gray stays gray, anything else becomes RGB.</summary>
     public static byte[] EncodeJpeg(Image image, int quality = 95)
     {
-        if (image.Palette is not null) image = image.ToRgb();
-        byte* output;
-        long size;
-        int rc;
-        fixed (byte* src = image.Pixels)
-        {
-            rc = NativeCodec.hy_image_encode_jpeg(src, image.Width, image.Height, image.Channels, quality, out output, out size);
-        }
-        return TakeEncoded(rc, output, size, "JPEG");
+        if (quality is < 1 or > 100) throw new ArgumentOutOfRangeException(nameof(quality), quality, "JPEG quality is 1..100");
+        if (image.Palette is not null || image.Channels == 4) image = image.ToRgb();
+        return SkiaCodec.EncodeJpeg(image, quality);
     }
 
     public static void WritePng(string path, Image image) => WriteFile(path, EncodePng(image));
@@ -83,19 +55,6 @@ public static unsafe class ImageIO
             case ".png": WritePng(path, image); break;
             case ".jpg" or ".jpeg": WriteJpeg(path, image); break;
             default: throw new ArgumentException($"cannot tell the image format of '{path}': use .png, .jpg or .jpeg");
-        }
-    }
-
-    private static byte[] TakeEncoded(int rc, byte* output, long size, string format)
-    {
-        if (rc != 0) throw new InvalidOperationException($"{format} encoding failed: {NativeCodec.LastError()}");
-        try
-        {
-            return new ReadOnlySpan<byte>(output, checked((int)size)).ToArray();
-        }
-        finally
-        {
-            NativeCodec.hy_image_free(output);
         }
     }
 

@@ -1,5 +1,3 @@
-using Hybrid.Torch;
-
 namespace Hybrid.Data;
 
 /// <summary>
@@ -33,9 +31,13 @@ public sealed class Batch
     /// <summary>The partner of each sample (same order), when a <see cref="PartnerSampler"/> is set.</summary>
     public Batch? Partners { get; init; }
 
+    /// <summary>Where <see cref="ToTensors"/> puts the tensors unless told otherwise (the loader's device; CPU by default).</summary>
+    public Device Device { get; init; } = torch.CPU;
+
     public int Count => Indices.Length;
 
-    public static Batch Collate(IReadOnlyList<AugmentedSample> samples, IReadOnlyList<float[]> labels, Batch? partners = null)
+    public static Batch Collate(IReadOnlyList<AugmentedSample> samples, IReadOnlyList<float[]> labels, Batch? partners = null,
+        Device? device = null)
     {
         var first = samples[0];
         int h = first.Height, w = first.Width, plane = h * w, b = samples.Count;
@@ -74,28 +76,34 @@ public sealed class Batch
             Strong = strong,
             Geometries = samples.Select(s => s.Geometry).ToArray(),
             Partners = partners,
+            Device = device ?? torch.CPU,
         };
     }
 
-    /// <summary>The batch as tensors: images float32 (B, 3, H, W), masks int64 (B, H, W), saliency (B, 1, H, W), labels (B, K).</summary>
-    public TensorBatch ToTensors()
+    /// <summary>
+    /// The batch as tensors on <paramref name="device"/> (default: <see cref="Device"/>): images float32
+    /// (B, 3, H, W), masks int64 (B, H, W), saliency (B, 1, H, W), labels (B, K). They belong to the
+    /// caller's dispose scope.
+    /// </summary>
+    public TensorBatch ToTensors(Device? device = null)
     {
+        var on = device ?? Device;
         long b = Count, h = Height, w = Width;
         Tensor? masks = null;
         if (Masks is not null)
         {
-            var longs = new long[Masks.Length];
-            for (int i = 0; i < longs.Length; i++) longs[i] = Masks[i];
-            masks = torch.tensor(longs, new[] { b, h, w });
+            // Bytes cross to the device, the widening to int64 happens there.
+            using var bytes = torch.tensor(Masks, new[] { b, h, w }, device: on); // (B, H, W) uint8
+            masks = bytes.to(ScalarType.Int64); // (B, H, W)
         }
         return new TensorBatch(
             Indices,
-            torch.tensor(Images, new[] { b, 3, h, w }),
+            torch.tensor(Images, new[] { b, 3, h, w }, device: on), // (B, 3, H, W)
             masks,
-            Saliency is null ? null : torch.tensor(Saliency, new[] { b, 1, h, w }),
-            torch.tensor(Labels, new[] { b, (long)NumLabels }),
-            Strong is null ? null : torch.tensor(Strong, new[] { b, 3, h, w }),
-            Partners?.ToTensors());
+            Saliency is null ? null : torch.tensor(Saliency, new[] { b, 1, h, w }, device: on), // (B, 1, H, W)
+            torch.tensor(Labels, new[] { b, (long)NumLabels }, device: on), // (B, K)
+            Strong is null ? null : torch.tensor(Strong, new[] { b, 3, h, w }, device: on), // (B, 3, H, W)
+            Partners?.ToTensors(on));
     }
 }
 

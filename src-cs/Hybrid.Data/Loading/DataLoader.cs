@@ -37,6 +37,18 @@ public sealed class DataLoader
         return order;
     }
 
+    /// <summary>The device of the batches' tensors (<see cref="LoaderOptions.Device"/>).</summary>
+    public Device Device => Options.Device;
+
+    /// <summary>
+    /// The batches of one epoch as tensors on <see cref="Device"/>, in order; the caller disposes
+    /// each (or holds a dispose scope around its step).
+    /// </summary>
+    public IEnumerable<TensorBatch> TensorEpoch(int epoch)
+    {
+        foreach (var batch in Epoch(epoch)) yield return batch.ToTensors();
+    }
+
     /// <summary>The batches of one epoch, in order. Stopping early cancels the workers.</summary>
     public IEnumerable<Batch> Epoch(int epoch)
     {
@@ -114,6 +126,7 @@ public sealed class DataLoader
             partners!.Add(Augmenter.Apply(Dataset.Load(mate), mate, Rng.For(Options.Seed, PartnerAugmentStream, key)));
             partnerLabels!.Add(Dataset.LabelVector(mate));
         }
-        return Batch.Collate(samples, labels, partners is null ? null : Batch.Collate(partners, partnerLabels!));
+        var partnerBatch = partners is null ? null : Batch.Collate(partners, partnerLabels!, device: Options.Device);
+        return Batch.Collate(samples, labels, partnerBatch, Options.Device);
     }
 }

@@ -18,11 +18,15 @@ public sealed record LoaderOptions
     /// <summary>Batches each worker may have ready ahead of the consumer.</summary>
     public int PrefetchPerWorker { get; init; } = 2;
 
+    /// <summary>The device of the batches' tensors (<see cref="Batch.ToTensors"/>); CPU by default.</summary>
+    public Device Device { get; init; } = torch.CPU;
+
     public void Validate()
     {
         if (BatchSize < 1) throw new ArgumentException("loader: batch size must be >= 1");
         if (Workers < 0) throw new ArgumentException("loader: workers must be >= 0");
         if (PrefetchPerWorker < 1) throw new ArgumentException("loader: prefetch per worker must be >= 1");
+        if (Device is null) throw new ArgumentException("loader: device must be set (torch.CPU or a CUDA device)");
     }
 }
 
