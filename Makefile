@@ -13,7 +13,8 @@ demo: setup
 test: setup
 	@bash scripts/test.sh
 
-bench: setup
+bench:
+	@HYBRID_WITH_PYTORCH=1 bash scripts/setup.sh
 	@bash bench/run.sh
 
 clean:

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# `make bench`: every benchmark of issue 11, ours (bench/Hybrid.Bench) and the PyTorch twins
-# (bench/python, Debian's python3-torch: the libtorch the binding links), in one session with
-# the same thread count, rounds interleaved; writes bench/RESULTS.md (machine facts, medians,
-# spreads, ratios ours / PyTorch, the issue's targets). Raw samples: bench/out/ (ignored by git).
+# `make bench`: every benchmark of issue 11, ours (bench/Hybrid.Bench: TorchSharp over the
+# libtorch 2.10 of the TorchSharp-cpu package) and the PyTorch twins (bench/python, Debian's
+# python3-torch: PyTorch 1.13 with its own libtorch 1.13; the two libtorch versions differ and
+# RESULTS.md says so), in one session with the same thread count, rounds interleaved; writes
+# bench/RESULTS.md (machine facts, medians, spreads, ratios ours / PyTorch, the issue's
+# targets). Raw samples: bench/out/ (ignored by git).
 #   bash bench/run.sh
 #   ROUNDS=1 CAM_SAMPLES=2 COSA_SAMPLES=1 WARMUP=1 bash bench/run.sh      # a quick smoke run
 # Environment (defaults): ROUNDS (3), THREADS (core count), RESULTS (bench/RESULTS.md),
@@ -12,8 +14,10 @@
 # CRF_SAMPLES (5), RSS_SAMPLES (1 fresh process) of RSS_STEPS (5) steps; WARMUP overrides every
 # benchmark's warm-up count (default 5 for torch-step and cam-step, 2 for torch-op, cam-eval and the CRFs, 1 for the
 # others); PYTHON (an interpreter with torch; default: the first python3 on PATH that can
-# import it); RESULTS_NOTE (a line quoted at the top of the results, e.g. "smoke run").
-# The separate harness bench/Hybrid.Bench.Backbones is not part of this run.
+# import it); RESULTS_NOTE (a line quoted at the top of the results, e.g. "smoke run");
+# BUILD (1; 0 runs the hybrid-bench already built instead of building it first).
+# HYBRID_MALLOC (retain, the default, or system) is passed through to ours (bench/README.md).
+# The backbone table (`hybrid-bench backbones`) is not part of this run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,14 +41,15 @@ if [ -z "$PY" ] || ! "$PY" -c "import torch" >/dev/null 2>&1; then
   echo "bench: no python3 with torch found; install Debian's python3-torch or set PYTHON=/path/to/python3" >&2
   exit 1
 fi
-if [ ! -f build/native/libhybrid_torch.so ]; then
-  echo "bench: build/native/libhybrid_torch.so is missing; run: bash scripts/setup.sh" >&2
+BIN=bench/Hybrid.Bench/bin/Release/net10.0/hybrid-bench
+if [ "${BUILD:-1}" != 0 ]; then
+  dotnet build bench/Hybrid.Bench/Hybrid.Bench.csproj -c Release --nologo -v q -clp:ErrorsOnly
+elif [ ! -x "$BIN" ]; then
+  echo "bench: BUILD=0 but $BIN is not built" >&2
   exit 1
 fi
-
-dotnet build bench/Hybrid.Bench/Hybrid.Bench.csproj -c Release --nologo -v q -clp:ErrorsOnly
-BIN=bench/Hybrid.Bench/bin/Release/net10.0/hybrid-bench
 export HYBRID_NUM_THREADS="$THREADS"
+export PYTHONDONTWRITEBYTECODE=1   # no __pycache__ in bench/python
 
 # name -> "samples warmup inner twin" (twin: the python script with this benchmark, or -)
 spec() {

@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(dataset-fashion-mnist)
-if [ "${HYBRID_WITH_PYTORCH:-0}" = "1" ]; then PACKAGES+=(python3-torch); fi
+# (with OpenBLAS: Debian's python3-torch otherwise runs on the reference BLAS, ~30x slower sgemm)
+if [ "${HYBRID_WITH_PYTORCH:-0}" = "1" ]; then PACKAGES+=(python3-torch libopenblas0-pthread); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -6,7 +6,9 @@ namespace Hybrid.Bench;
 /// <summary>
 /// hybrid-bench NAME [--threads N] [--samples N] [--warmup N] [--inner N] [--json]
 /// Runs one benchmark and prints a summary, or with --json one JSON line (bench, impl, unit,
-/// samples, cpu_samples, info) that bench/python/summarize_torch.py reads. `list` shows the benchmarks.
+/// samples, cpu_samples, info) that bench/python/summarize.py reads. `list` shows the benchmarks.
+/// hybrid-bench backbones [NAME ...] [--batch N] [--seconds S] [--threads N]: the backbone speed table
+/// (<see cref="Backbones.BackboneSpeed"/>).
 /// </summary>
 public static class Program
 {
@@ -19,11 +21,19 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        // Loads Hybrid.Torch before the first tensor: its malloc policy (HYBRID_MALLOC) and
+        // thread count (HYBRID_NUM_THREADS) apply from the start, as in `hybrid`.
+        Hybrid.Torch.TorchRuntime.Init();
+        if (args.Length > 0 && args[0] == Backbones.BackboneSpeed.Command) return Backbones.BackboneSpeed.Run(args[1..]);
         var benches = All();
         if (args.Length == 0 || args[0] is "list" or "--help" or "-h")
         {
             Console.WriteLine("usage: hybrid-bench NAME [--threads N] [--samples N] [--warmup N] [--inner N] [--json]");
+            Console.WriteLine($"       hybrid-bench {Backbones.BackboneSpeed.Usage}");
+            Console.WriteLine("benchmarks:");
             foreach (var b in benches) Console.WriteLine($"  {b.Name,-14} {b.Description}");
+            Console.WriteLine("other commands:");
+            Console.WriteLine($"  {Backbones.BackboneSpeed.Command,-14} {Backbones.BackboneSpeed.Description}");
             return args.Length == 0 ? 1 : 0;
         }
         var bench = benches.FirstOrDefault(b => b.Name == args[0]);

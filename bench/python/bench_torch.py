@@ -3,7 +3,8 @@
 
     python3 bench/python/bench_torch.py op|step [--threads N] [--samples N] [--warmup N] [--inner N] [--json]
 
-Meant for Debian's python3-torch (the libtorch the binding links); bench/run_torch.sh finds an
+Meant for Debian's python3-torch (PyTorch 1.13 with its own libtorch 1.13; ours runs TorchSharp's
+libtorch 2.10, so the two sides differ in libtorch version too); bench/run.sh finds an
 interpreter with torch on PATH (or takes PYTHON=...).
 """
 import argparse

@@ -5,7 +5,8 @@
     python3 bench/python/bench_wsss.py cam-step|cosa-step|cam-eval|peak-rss|peak-rss-child
         [--threads N] [--samples N] [--warmup N] [--inner N] [--json]
 
-Meant for Debian's python3-torch (the libtorch the binding links); bench/run.sh finds it.
+Meant for Debian's python3-torch (PyTorch 1.13 with its own libtorch 1.13; ours runs TorchSharp's
+libtorch 2.10, so the two sides differ in libtorch version too); bench/run.sh finds it.
 """
 import argparse
 import json

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Reads the JSON lines of bench/run.sh (every benchmark, both implementations, all rounds)
-and writes bench/RESULTS.md: the machine, then per benchmark the median, spreads (p25-p75
-and min-max over all samples), the ratio ours / PyTorch (same session, rounds interleaved),
-derived throughputs, the issue-11 targets, per-round medians and the recorded context.
-Standard library only.
+and writes bench/RESULTS.md: the machine and the two libtorch builds (ours: TorchSharp's
+libtorch; PyTorch: Debian's python3-torch; the text says so when their versions differ),
+then per benchmark the median, spreads (p25-p75 and min-max over all samples), the ratio
+ours / PyTorch (same session, rounds interleaved), derived throughputs, the issue-11 targets,
+per-round medians and the recorded context. Standard library only.
 
     python3 bench/python/summarize.py RUNS.jsonl OUT.md MACHINE.json
 """
@@ -108,6 +109,44 @@ def targets(data):
     return lines + [""]
 
 
+def major_minor(version):
+    """"2.10.0" -> "2.10", "1.13.0a0" -> "1.13" (None when unknown)."""
+    parts = str(version or "").split(".")
+    return ".".join(parts[:2]) if len(parts) >= 2 else None
+
+
+def describe_sides(ctx):
+    """The header's title, the lines naming each side's binding and libtorch, and a plain
+    statement whether the two sides run the same libtorch."""
+    ours, theirs = ctx.get("hybrid", {}), ctx.get("pytorch", {})
+    ours_lt, theirs_lt = ours.get("libtorch"), theirs.get("libtorch")
+    title = f"# Benchmarks: Hybrid ({ours.get('binding', 'TorchSharp')}, libtorch {ours_lt}) vs PyTorch (libtorch {theirs_lt})"
+    sides = []
+    if ours:
+        sides.append(f"- ours: {ours.get('binding', '?')} over libtorch {ours_lt}, {ours.get('runtime')}, "
+                     f"threads {ours.get('threads')}, BLAS {ours.get('blas')}")
+    if theirs:
+        sides.append(f"- PyTorch: torch {theirs_lt} (its own libtorch), {theirs.get('runtime')}, "
+                     f"threads {theirs.get('threads')}, BLAS {theirs.get('blas')}")
+    if not ours or not theirs:
+        return title, sides, []
+    blas = str(theirs.get("blas", ""))
+    if blas and not any(k in blas.lower() for k in ("openblas", "mkl", "blis")):
+        sides.append(f"- PyTorch's BLAS ({blas}) looks like the reference (netlib) implementation, not an optimised "
+                     "one: install Debian's libopenblas0-pthread to give the twins OpenBLAS (results before the move "
+                     "to TorchSharp had it)")
+    if major_minor(ours_lt) != major_minor(theirs_lt):
+        note = [f"**The two sides do not run the same libtorch: ours is libtorch {ours_lt} (shipped with "
+                f"{ours.get('binding', 'TorchSharp')}), PyTorch's twins run libtorch {theirs_lt} (Debian's python3-torch).** "
+                "A ratio ours / PyTorch below therefore compares TorchSharp on libtorch "
+                f"{major_minor(ours_lt)} with Python on libtorch {major_minor(theirs_lt)}: the kernels, the dispatcher "
+                "and the BLAS differ between the two versions as well as the binding, so a ratio is not the cost "
+                "of the binding alone."]
+    else:
+        note = [f"Both sides run libtorch {major_minor(ours_lt)} (ours {ours_lt}, PyTorch {theirs_lt})."]
+    return title, sides, note
+
+
 def main():
     runs_path, out_path, machine_path = sys.argv[1], sys.argv[2], sys.argv[3]
     runs = [json.loads(l) for l in open(runs_path) if l.strip().startswith("{")]
@@ -121,23 +160,24 @@ def main():
     for r in runs:
         if r["bench"] not in ("crf-96", "crf-321"):
             ctx.setdefault(r["impl"], r["info"])
-    lines = ["# Benchmarks: Hybrid vs PyTorch on the same libtorch", ""]
+    title, sides, same_or_not = describe_sides(ctx)
+    lines = [title, ""]
     if machine.get("note"):
         lines += [f"> {machine['note']}", ""]
     lines += [f"Written by `bash bench/run.sh` (`make bench`) on {machine['date']}. Not a test: the numbers depend on",
               "the machine and on what else ran on it. Both implementations ran in this session with the same",
               "thread count, rounds interleaved (ours, PyTorch, ours, PyTorch, ...). Wall time is what a user",
               "waits; process CPU time (all threads, clock_gettime in both) leaves out waiting for a core, so it",
-              "is the steadier figure on a shared machine. bench/README.md says what each benchmark does.", "",
-              "## Machine", "",
+              "is the steadier figure on a shared machine. bench/README.md says what each benchmark does.", ""]
+    if same_or_not:
+        lines += same_or_not + [""]
+    lines += ["## Machine", "",
               f"- CPU: {machine['cpu']}; {machine['cores']} cores; memory {machine['memory']}",
               f"- threads: {machine['threads']} (HYBRID_NUM_THREADS / torch.set_num_threads); loader workers = threads",
               f"- load average (1, 5, 15 min): {machine['load_start']} at start, {machine['load_end']} at end",
               f"- rounds: {machine['rounds']}; samples per round: {machine['samples']}",
               f"- wall time of the whole run: {machine.get('seconds', '?')} s"]
-    for impl, i in ctx.items():
-        name = "ours" if impl == "hybrid" else "PyTorch"
-        lines.append(f"- {name}: libtorch {i.get('libtorch')}, {i.get('runtime')}, threads {i.get('threads')}, BLAS {i.get('blas')}")
+    lines += sides
     lines.append("")
     lines += targets(wall)
     lines += ["## Results", ""]
@@ -160,7 +200,7 @@ def main():
         parts = [f"{'ours' if k == 'hybrid' else 'PyTorch'} {', '.join(f(v) for v in d['rounds'])} ({len(d['all'])} samples)" for k, d in per.items()]
         lines.append(f"- {b} ({TITLES.get(b, '')}): " + "; ".join(parts))
     lines += ["", "### Recorded context", ""]
-    skip = {"libtorch", "threads", "threads_requested", "blas", "runtime"}
+    skip = {"binding", "libtorch", "threads", "threads_requested", "blas", "runtime"}
     for b in order:
         for impl, d in wall.get(b, {}).items():
             extra = ", ".join(f"{k} {v}" for k, v in d["info"].items() if k not in skip)

@@ -22,7 +22,7 @@ type CliArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Version _ -> "print libtorch version, threads, BLAS in use and CUDA availability"
+            | Version _ -> "print TorchSharp and libtorch versions, threads, MKL / oneDNN / OpenMP, CUDA availability and the malloc policy"
             | Data _ -> "datasets: generate FMNIST-Scenes, compute saliency maps"
             | Train_Seg _ -> "train DeepLab-LargeFOV on pseudo masks (--labels DIR) or on GT (--labels gt: the upper bound)"
             | Compare _ -> "headline numbers of several runs side by side"
@@ -59,7 +59,7 @@ let main argv =
     with
     | :? System.IO.FileNotFoundException as e -> Hybrid.Cli.Say.error e.Message; 2
     | :? System.IO.InvalidDataException as e -> Hybrid.Cli.Say.error e.Message; 2
-    | :? Hybrid.Torch.TorchException as e -> Hybrid.Cli.Say.error e.Message; 3
+    | :? System.Runtime.InteropServices.ExternalException as e -> Hybrid.Cli.Say.error e.Message; 3
     | e when System.Environment.GetEnvironmentVariable "HYBRID_DEBUG" <> "1" ->
         // one clear line for the user; HYBRID_DEBUG=1 shows the stack trace
         Hybrid.Cli.Say.error $"{e.GetType().Name}: {e.Message}"

@@ -1,6 +1,5 @@
 using Hybrid.Bench.Torch;
 using Hybrid.Data;
-using Hybrid.Torch;
 using Hybrid.Wsss.Data;
 using Microsoft.FSharp.Core;
 
@@ -33,7 +32,7 @@ public sealed class LoaderThroughput : IBenchmark
             FmnistScenes.Generate(new FmnistScenesOptions(root) { Train = 256, Val = 16, Size = side, Saliency = null, Workers = o.Threads });
             var ds = DataSource.openSplit(root, VocSplit.Train, FSharpOption<string>.None);
             var loader = DataSource.trainLoader(ds, side, batchSize, 0, o.Threads, false);
-            using var batches = DataSource.trainStream(Device.CPU, loader, 0).GetEnumerator();
+            using var batches = DataSource.trainStream(torch.CPU, loader, 0).GetEnumerator();
             var (wall, cpu) = Sampler.Time(warmup, samples, () =>
             {
                 for (var b = 0; b < perSample; b++)

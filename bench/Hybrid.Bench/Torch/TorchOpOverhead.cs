@@ -1,17 +1,16 @@
 using System.Diagnostics;
-using Hybrid.Torch;
 
 namespace Hybrid.Bench.Torch;
 
 /// <summary>
 /// Per-call cost of a tiny op: `c = a + b` on two one-element float32 tensors, the result
-/// disposed at once (`using`), so the time is binding + dispatcher overhead, not arithmetic.
-/// Twin: bench/python/bench_torch.py op.
+/// disposed at once (`using`), so the time is binding (TorchSharp's P/Invoke and handle) +
+/// dispatcher overhead, not arithmetic. Twin: bench/python/bench_torch.py op.
 /// </summary>
 public sealed class TorchOpOverhead : IBenchmark
 {
     public string Name => "torch-op";
-    public string Description => "ns per call of a + b on 1-element tensors (binding + dispatcher overhead)";
+    public string Description => "ns per call of a + b on 1-element tensors (TorchSharp + dispatcher overhead)";
 
     public BenchResult Run(BenchOptions o)
     {
@@ -19,8 +18,8 @@ public sealed class TorchOpOverhead : IBenchmark
         var samples = o.SamplesOr(30);
         var warmup = o.WarmupOr(5);
         var inner = o.Inner > 0 ? o.Inner : 20_000;
-        using var a = torch.ones(new long[] { 1 });
-        using var b = torch.ones(new long[] { 1 });
+        using var a = torch.ones(1);                                             // (1)
+        using var b = torch.ones(1);                                             // (1)
         var times = new List<double>();
         var cpu = new List<double>();
         for (var s = 0; s < warmup + samples; s++)
@@ -29,7 +28,7 @@ public sealed class TorchOpOverhead : IBenchmark
             var sw = Stopwatch.StartNew();
             for (var i = 0; i < inner; i++)
             {
-                using var c = a + b;
+                using var c = a + b;                                             // (1)
             }
             sw.Stop();
             var c1 = CpuClock.Ns();

@@ -1,5 +1,4 @@
 using Hybrid.Bench.Torch;
-using Hybrid.Torch;
 using Hybrid.Wsss.Methods;
 using Hybrid.Wsss.Methods.Cam;
 using Hybrid.Wsss.Training;

@@ -1,11 +1,11 @@
 using Hybrid.Bench.Torch;
 using Hybrid.Data;
-using Hybrid.Torch;
 using Hybrid.Torch.Optim;
 using Hybrid.Vision.Backbones;
 using Hybrid.Wsss.Training;
 using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
+using Host = Hybrid.Wsss.Host;
 using WsssBatch = Hybrid.Wsss.Batch;
 
 namespace Hybrid.Bench.Wsss;
@@ -24,7 +24,7 @@ internal static class WsssSetup
 
     public static MethodEnv Env(int steps) => new(
         Classes, Enumerable.Range(0, Classes).Select(i => $"class{i}").ToArray(), Backbone, BackboneOptions.Default,
-        Device.CPU, Side, steps, 0, FSharpOption<SegmentationDataset>.None);
+        torch.CPU, Side, steps, 0, FSharpOption<SegmentationDataset>.None);
 
     /// <summary>Multi-hot labels (B, K): image i holds class i mod K and, unless i is a multiple
     /// of 3, also class (3i + 1) mod K (bench_wsss.py's labels()).</summary>
@@ -61,7 +61,7 @@ internal static class WsssSetup
         OptimizerKindModule.create(recipe.Optimizer, m.Groups, recipe.Lr);
 
     /// <summary>One step as Train.run does it: a dispose scope; the method's named losses, each
-    /// read back (.item, the loop logs them and checks they are finite); their sum; zero_grad,
+    /// read back (Host.item, the loop logs them and checks they are finite); their sum; zero_grad,
     /// backward, the optimizer step and the method's AfterStep (CoSA's EMA update).
     /// Returns the named loss values.</summary>
     public static List<(string Name, double Value)> Step(Method m, Optimizer opt, StepContext ctx, WsssBatch batch)
@@ -72,7 +72,7 @@ internal static class WsssSetup
         var values = new List<(string, double)>();
         foreach (var (name, t) in losses)
         {
-            var v = t.item<double>();
+            var v = Host.item<double>(t);
             if (double.IsNaN(v) || double.IsInfinity(v)) throw new InvalidOperationException($"loss term '{name}' is {v}");
             values.Add((name, v));
             total = total is null ? t : total + t;

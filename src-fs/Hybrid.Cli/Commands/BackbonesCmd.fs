@@ -3,9 +3,10 @@
 module Hybrid.Cli.Commands.BackbonesCmd
 
 open Argu
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Data
 open Hybrid.Vision.Backbones
+open Hybrid.Wsss
 open Hybrid.Cli
 open Spectre.Console
 
@@ -51,6 +52,7 @@ type FeaturesArgs =
     | Weights of file: string
     | [<Mandatory>] Image of path: string
     | [<Mandatory>] Out of path: string
+    | Device of name: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
@@ -58,13 +60,15 @@ type FeaturesArgs =
             | Weights _ -> "checkpoint to load first"
             | Image _ -> "input image (JPEG/PNG), normalised as torchvision does"
             | Out _ -> "output .safetensors with one tensor per stage"
+            | Device _ -> DeviceOption.usage
 
 let features (a: ParseResults<FeaturesArgs>) =
     let name = a.GetResult FeaturesArgs.Backbone
-    use backbone = BackboneRegistry.Create(name, BackboneOptions(Weights = (a.TryGetResult FeaturesArgs.Weights |> Option.toObj)))
-    backbone.eval () |> ignore
+    let device = DeviceOption.resolve (a.TryGetResult FeaturesArgs.Device)
+    use backbone = BackboneRegistry.Create(name, BackboneOptions(Weights = (a.TryGetResult FeaturesArgs.Weights |> Option.toObj))).``to``(device)
+    backbone.eval ()
     let img = ImageIO.Read(a.GetResult Image).ToRgb()
-    use rgb = torch.tensor(img.ToChw(), [| 1L; 3L; int64 img.Height; int64 img.Width |])   // (1, 3, H, W) in [0, 1]
+    use rgb = torch.tensor(img.ToChw(), [| 1L; 3L; int64 img.Height; int64 img.Width |], device = device)   // (1, 3, H, W) in [0, 1]
     let spec = BackboneRegistry.Spec name
     use x = spec.Normalization.Normalize rgb
     use _ng = torch.no_grad ()

@@ -21,6 +21,7 @@ type Args =
     | Runs of dir: string
     | Jobs of n: int
     | No_Train
+    | Device of name: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
@@ -31,6 +32,7 @@ type Args =
             | Runs _ -> "folder for the runs (default runs/repro; shared by the papers)"
             | Jobs _ -> "runs trained at once, each a child process with cores / N threads (default 1: in this process)"
             | No_Train -> "train nothing: write the table from the runs that have finished (missing cells shown as such)"
+            | Device _ -> DeviceOption.usage + "; every run of the table trains and evaluates on it"
 
 type Row =
     { Name: string
@@ -233,6 +235,9 @@ let run (a: ParseResults<Args>) =
     let quick = a.Contains Quick
     let jobs = a.GetResult(Jobs, 1)
     if jobs < 1 then invalidArg "jobs" $"--jobs {jobs}: must be >= 1"
+    // checked here, so a device this build cannot use fails before any run starts
+    let device = a.TryGetResult Device
+    DeviceOption.resolve device |> ignore
     let runsDir = a.GetResult(Runs, Path.Combine("runs", "repro" + (if quick then "-quick" else "")))
     let data =
         if quick then
@@ -257,7 +262,7 @@ let run (a: ParseResults<Args>) =
     let rec wanted (spec: TableSpec) (row: Row) =
         named row || spec.Rows |> List.exists (fun r -> r.Init = Some row.Name && wanted spec r)
     let parser = ArgumentParser.Create<TrainCmd.Args>(programName = "hybrid train")
-    let argvOf (spec: TableSpec) (row: Row) (seed: int) (dir: string) = trainArgv runsDir data quick spec row seed dir
+    let argvOf (spec: TableSpec) (row: Row) (seed: int) (dir: string) = trainArgv runsDir data quick spec row seed dir @ DeviceOption.forward device
     // one queue over every table, breadth first (every row's first seed before any row's
     // second), so a grid cut short still has each row; a run shared by rows is trained once.
     // Rows initialised from another row's runs train in a later wave than those runs.

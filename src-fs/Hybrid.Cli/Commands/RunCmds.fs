@@ -5,8 +5,7 @@ module Hybrid.Cli.Commands.RunCmds
 open System
 open System.IO
 open Argu
-open Hybrid.Torch
-open Hybrid.Torch.Serialization
+open TorchSharp
 open Hybrid.Data
 open Hybrid.Vision
 open Hybrid.Wsss
@@ -16,18 +15,18 @@ open Hybrid.Wsss.Reports
 open Hybrid.Wsss.Data
 open Hybrid.Cli
 
-/// The trained method of a run folder: rebuilt from run.json, weights from its checkpoint.
-let restore (dir: string) =
+/// The trained method of a run folder on `device`: rebuilt from run.json, weights from its checkpoint.
+let restore (device: torch.Device) (dir: string) =
     let spec = RunFolder.load dir
     let entry = Methods.Registry.find spec.Method
     let trainSet = DataSource.openSplit spec.Data VocSplit.Train (if spec.MaskFolder = "" then None else Some spec.MaskFolder)
     let classNames = trainSet.ClassNames |> Array.ofSeq
-    let env = TrainCmd.env spec (Some trainSet) classNames
+    let env = TrainCmd.env spec (Some trainSet) classNames device
     let m = entry.Build env (RunFolder.parseSets (List.ofArray spec.Sets))
     let ck = Train.checkpointPath dir
     if not (File.Exists ck) then raise (FileNotFoundException $"{dir} has no checkpoint ({ck}): did the run finish?")
     Train.restore ck m
-    m.Model.eval () |> ignore
+    m.Model.eval ()
     spec, m, classNames
 
 type Output =
@@ -52,6 +51,7 @@ type EvalArgs =
     | Split of SplitArg
     | Tta
     | Crf
+    | Device of name: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
@@ -62,6 +62,7 @@ type EvalArgs =
             | Split _ -> "split to score (default val)"
             | Tta -> "multi-scale (0.5, 1, 1.5) + flip for seg (CAMs always use it)"
             | Crf -> "dense CRF on the segmentation probabilities (the method's paper preset)"
+            | Device _ -> DeviceOption.usage
 
 /// Scores a folder of label PNGs (palette indices: 0..K, 255 ignore) against a split's ground
 /// truth; every image of the split needs its PNG.
@@ -93,10 +94,11 @@ let scoreMasks (labels: string) (data: string) (sp: SplitArg) : string[] * EvalR
 /// cam | pseudo | seg of a finished run.
 let private evalRun (a: ParseResults<EvalArgs>) =
     let dir = match a.TryGetResult Run with Some d -> d | None -> invalidArg "run" "eval cam|pseudo|seg needs --run RUN"
-    let spec, m, classNames = restore dir
+    let device = DeviceOption.resolve (a.TryGetResult EvalArgs.Device)
+    let spec, m, classNames = restore device dir
     let sp = a.GetResult(Split, Val)
     let ds = DataSource.openSplit spec.Data (vocSplit sp) None
-    let batches () = DataSource.evalBatches Device.CPU ds 16
+    let batches () = DataSource.evalBatches device ds 16
     let c = classNames.Length
     let text =
         match a.GetResult Output with
@@ -134,6 +136,7 @@ type LabelsArgs =
     | [<Mandatory>] Out of dir: string
     | Split of SplitArg
     | Threshold of float
+    | Device of name: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
@@ -141,12 +144,13 @@ type LabelsArgs =
             | Out _ -> "folder for the pseudo masks (palette PNGs named by image id)"
             | Split _ -> "split to label (default train)"
             | Threshold _ -> "background threshold for CAM seeds when the method has no pseudo-mask pipeline (default 0.3)"
+            | Device _ -> DeviceOption.usage
 
 /// Writes (B, H, W) label maps as palette PNGs named by id.
 let writeMasks (dir: string) (ids: string[]) (labels: Tensor) =
     Directory.CreateDirectory dir |> ignore
     let h, w = int (labels.size 1), int (labels.size 2)
-    let data = labels.data<int64> ()
+    let data = Host.values<int64> labels
     let palette = VocPalette.Create 256
     ids |> Array.iteri (fun i id ->
         let px = Array.init (h * w) (fun p -> byte data[i * h * w + p])
@@ -154,7 +158,8 @@ let writeMasks (dir: string) (ids: string[]) (labels: Tensor) =
 
 let labels (a: ParseResults<LabelsArgs>) =
     let dir = a.GetResult Run
-    let spec, m, _ = restore dir
+    let device = DeviceOption.resolve (a.TryGetResult LabelsArgs.Device)
+    let spec, m, _ = restore device dir
     let out = a.GetResult Out
     let ds = DataSource.openSplit spec.Data (vocSplit (a.GetResult(Split, Train))) None
     let t = a.GetResult(Threshold, 0.3)
@@ -164,7 +169,7 @@ let labels (a: ParseResults<LabelsArgs>) =
         | None -> Cam.seeds t (Evaluate.cams m.Predict Evaluate.Scales.multi b) b.Labels
     use _ng = torch.no_grad ()
     let mutable n = 0
-    for b in DataSource.evalBatches Device.CPU ds 16 do
+    for b in DataSource.evalBatches device ds 16 do
         use _scope = torch.NewDisposeScope()
         writeMasks out b.Ids (predict b)
         n <- n + b.Ids.Length
@@ -177,15 +182,18 @@ type InferArgs =
     | [<Mandatory>] Run of dir: string
     | [<Mandatory>] Images of dir: string
     | [<Mandatory>] Out of dir: string
+    | Device of name: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Run _ -> "run folder of `hybrid train` (a method with a segmentation output)"
             | Images _ -> "folder of JPEG/PNG images"
             | Out _ -> "folder for <stem>.png masks and <stem>_overlay.png pictures"
+            | Device _ -> DeviceOption.usage
 
 let infer (a: ParseResults<InferArgs>) =
-    let _, m, _ = restore (a.GetResult Run)
+    let device = DeviceOption.resolve (a.TryGetResult InferArgs.Device)
+    let _, m, _ = restore device (a.GetResult Run)
     let segment =
         match m.Predict.Segment with
         | Some f -> f
@@ -202,11 +210,11 @@ let infer (a: ParseResults<InferArgs>) =
         let chw = img.ToChw()
         let plane = img.Width * img.Height
         let norm = Array.init chw.Length (fun i -> (chw[i] - mean[i / plane]) / std[i / plane])
-        let x = torch.tensor(norm, [| 1L; 3L; int64 img.Height; int64 img.Width |])
+        let x = torch.tensor(norm, [| 1L; 3L; int64 img.Height; int64 img.Width |], device = device) // (1, 3, H, W)
         let pred = (Evaluate.segmentProbs segment Evaluate.Scales.multi x).argmax(1L)
         let stem = Path.GetFileNameWithoutExtension f
         writeMasks out [| stem |] pred
-        let labels = pred.data<int64> () |> Array.map int
+        let labels = Host.values<int> pred
         let overlay = Pictures.overlay img.Pixels labels
         ImageIO.WritePng(Path.Combine(out, stem + "_overlay.png"), Image(img.Width, img.Height, 3, overlay))
     Say.info $"{files.Length} masks and overlays written to {out}"

@@ -6,7 +6,7 @@ open System
 open System.IO
 open System.Threading
 open Argu
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Data
 open Hybrid.Vision.Backbones
 open Hybrid.Wsss
@@ -35,6 +35,7 @@ type Args =
     | Labels of dir: string
     | Checkpoint_Every of int
     | Eval_Every of int
+    | Device of name: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
@@ -56,6 +57,7 @@ type Args =
             | Labels _ -> "train on these masks instead of SegmentationClass (pseudo masks from `hybrid labels`)"
             | Checkpoint_Every _ -> "checkpoint every N steps (default 500)"
             | Eval_Every _ -> "evaluate on val every N steps (default: only at the end)"
+            | Device _ -> DeviceOption.usage
 
 /// Settings from a --config JSON file as key/value pairs.
 let private configSets (path: string) =
@@ -65,21 +67,22 @@ let private configSets (path: string) =
 
 let defaultBackbone = "tiny_resnet"
 
-/// The environment and the backbone options a spec describes.
-let env (spec: RunFolder.RunSpec) (train: SegmentationDataset option) (classNames: string[]) =
+/// The environment and the backbone options a spec describes, on `device`.
+let env (spec: RunFolder.RunSpec) (train: SegmentationDataset option) (classNames: string[]) (device: torch.Device) =
     { Classes = classNames.Length - 1
       ClassNames = classNames
       Backbone = spec.Backbone
       BackboneOptions = BackboneOptions(OutputStride = Nullable(enum<OutputStride> spec.OutputStride), Weights = (if String.IsNullOrEmpty spec.Weights then null else spec.Weights))
-      Device = Device.CPU
+      Device = device
       CropSize = spec.Crop
       Steps = spec.Steps
       Seed = spec.Seed
       TrainSet = train }
 
-/// Evaluates a trained predictor on val and writes report, pictures and curves into dir.
-let report (dir: string) (title: string) (classNames: string[]) (valSet: SegmentationDataset) (p: Predictor) =
-    let batches () = DataSource.evalBatches Device.CPU valSet 16
+/// Evaluates a trained predictor on val (batches on `device`) and writes report, pictures and
+/// curves into dir.
+let report (device: torch.Device) (dir: string) (title: string) (classNames: string[]) (valSet: SegmentationDataset) (p: Predictor) =
+    let batches () = DataSource.evalBatches device valSet 16
     let results = RunReport.evaluate RunReport.defaults (classNames.Length) p batches
     RunReport.write dir title classNames results
     let threshold = results.Seeds |> Option.map (fun s -> s.Best.Threshold) |> Option.defaultValue 0.3
@@ -102,6 +105,7 @@ let curves (dir: string) =
 
 let run (args: ParseResults<Args>) =
     let entry = Methods.Registry.find (args.GetResult Method)
+    let device = DeviceOption.resolve (args.TryGetResult Device)
     let dataDir = args.GetResult(Data, "data/fmnist-scenes")
     let out = args.TryGetResult Out |> Option.defaultWith (fun () -> RunFolder.fresh entry.Name)
     let resume = args.Contains Resume
@@ -124,8 +128,8 @@ let run (args: ParseResults<Args>) =
     let valSet = DataSource.openSplit dataDir VocSplit.Val None
     let classNames = trainSet.ClassNames |> Array.ofSeq
     Say.info $"{entry.Name}: {entry.Summary}"
-    Say.info $"data {dataDir}: {trainSet.Count} train / {valSet.Count} val images, {classNames.Length - 1} classes; run folder {out}"
-    let e = env spec (Some trainSet) classNames
+    Say.info $"data {dataDir}: {trainSet.Count} train / {valSet.Count} val images, {classNames.Length - 1} classes; run folder {out}; device {Hybrid.Torch.Devices.Show device}"
+    let e = env spec (Some trainSet) classNames device
     if not (MethodEnv.backboneIsNew e) then
         // what the file gives the backbone (a file that does not fit fails here, before training)
         use b = MethodEnv.backbone e
@@ -148,9 +152,9 @@ let run (args: ParseResults<Args>) =
     let ctx =
         { Env = e
           Config = cfg
-          Batches = DataSource.trainStream Device.CPU loader
-          BatchesOf = fun ds -> DataSource.trainStream Device.CPU (DataSource.trainLoader ds spec.Crop spec.BatchSize spec.Seed (args.GetResult(Workers, 2)) recipe.StrongView)
-          ValBatches = fun () -> DataSource.evalBatches Device.CPU valSet 16
+          Batches = DataSource.trainStream device loader
+          BatchesOf = fun ds -> DataSource.trainStream device (DataSource.trainLoader ds spec.Crop spec.BatchSize spec.Seed (args.GetResult(Workers, 2)) recipe.StrongView)
+          ValBatches = fun () -> DataSource.evalBatches device valSet 16
           OnProgress = Progress.reporter entry.Name
           Log = Say.info }
     RunFolder.save out spec
@@ -162,7 +166,7 @@ let run (args: ParseResults<Args>) =
         130
     else
         Say.info "evaluating on val ..."
-        let results = report out $"{entry.Name} on {Path.GetFileName(Path.GetFullPath dataDir)}" classNames valSet m.Predict
+        let results = report device out $"{entry.Name} on {Path.GetFileName(Path.GetFullPath dataDir)}" classNames valSet m.Predict
         curves out
         for line in [ results.Seeds |> Option.map (fun s -> Markdown.summary s.Best.Result + $" (best threshold {s.Best.Threshold:F2})"); results.Pseudo |> Option.map Markdown.summary; results.Segmentation |> Option.map Markdown.summary ] |> List.choose id do
             Say.info line

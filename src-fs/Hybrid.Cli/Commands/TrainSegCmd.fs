@@ -12,6 +12,7 @@ type Args =
     | Seed of int
     | Out of dir: string
     | Set of key_value: string
+    | Device of name: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
@@ -22,6 +23,7 @@ type Args =
             | Seed _ -> "seed (default 0)"
             | Out _ -> "run folder"
             | Set _ -> "setting of the supervised method, key=value"
+            | Device _ -> Hybrid.Cli.DeviceOption.usage
 
 let run (a: ParseResults<Args>) =
     let argv =
@@ -32,6 +34,7 @@ let run (a: ParseResults<Args>) =
           for k, v in [ "--data", a.TryGetResult Data; "--backbone", a.TryGetResult Backbone; "--out", a.TryGetResult Out
                         "--steps", a.TryGetResult Steps |> Option.map string; "--seed", a.TryGetResult Seed |> Option.map string ] do
               match v with Some x -> yield! [ k; x ] | None -> ()
-          for s in a.GetResults Set do yield! [ "--set"; s ] ]
+          for s in a.GetResults Set do yield! [ "--set"; s ]
+          yield! Hybrid.Cli.DeviceOption.forward (a.TryGetResult Device) ]
     let parser = ArgumentParser.Create<TrainCmd.Args>(programName = "hybrid train")
     TrainCmd.run (parser.ParseCommandLine(Array.ofList argv))

@@ -1,4 +1,5 @@
-/// `hybrid version`: what this build runs on (libtorch, threads, BLAS, CUDA).
+/// `hybrid version`: what this build runs on (TorchSharp and libtorch, threads, math libraries,
+/// CUDA, the malloc policy).
 module Hybrid.Cli.Commands.Version
 
 open Argu
@@ -9,17 +10,15 @@ type Args =
     interface IArgParserTemplate with
         member _.Usage = "print as JSON instead of a table"
 
+/// The rows printed: this build, then the runtime as Hybrid.Torch.TorchRuntime describes it.
+let rows () : (string * string) list =
+    [ yield "hybrid", (System.Reflection.Assembly.GetExecutingAssembly().GetName().Version |> string)
+      for struct (key, value) in TorchRuntime.Describe() do
+          yield key, value
+      yield ".NET", System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription ]
+
 let run (args: ParseResults<Args>) =
-    let cuda = torch.cuda.is_available ()
-    let rows = [
-        "hybrid", (System.Reflection.Assembly.GetExecutingAssembly().GetName().Version |> string)
-        "libtorch", torch.version
-        "intra-op threads", string (torch.get_num_threads ())
-        "cores", string System.Environment.ProcessorCount
-        "BLAS in use", torch.blas_in_use ()
-        "CUDA", (if cuda then $"available ({torch.cuda.device_count ()} devices)" else "not available")
-        ".NET", System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription
-    ]
+    let rows = rows ()
     if args.Contains Json then
         printfn "%s" (System.Text.Json.JsonSerializer.Serialize(dict rows))
     else

@@ -1,6 +1,6 @@
 namespace Hybrid.Wsss
 
-open Hybrid.Torch
+open TorchSharp
 
 /// One batch as every method sees it, on the model's device. K = number of foreground classes;
 /// segmentation labels are 0..K (0 = background) with 255 = ignore.

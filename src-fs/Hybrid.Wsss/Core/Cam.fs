@@ -2,7 +2,8 @@
 /// seeds and pseudo labels. K foreground classes; labels (B, K) multi-hot.
 module Hybrid.Wsss.Cam
 
-open Hybrid.Torch
+open TorchSharp
+open Hybrid.Wsss
 
 type private F = torch.nn.functional
 
@@ -102,6 +103,6 @@ let pseudoLabels (fg: float) (bg: float) (cams: Tensor) (labels: Tensor) : Tenso
     let absent = labels.eq(0.0).view(b, labels.size 1, 1L, 1L).expand(cams.shape)
     let masked = cams.masked_fill(absent, -1.0)
     let struct (best, arg) = masked.max(1L)                          // (B, H, W)
-    let lbl = (arg + 1.0).masked_fill(best.lt(fg), 255.0)
+    let lbl = (arg + 1L).masked_fill(best.lt(fg), 255.0)
     let lbl = lbl.masked_fill(best.lt(bg), 0.0)
     lbl.MoveToOuterDisposeScope()

@@ -2,7 +2,8 @@
 /// classes, C = K + 1 segmentation classes, N sampled pixels, D embedding size.
 module Hybrid.Wsss.Losses
 
-open Hybrid.Torch
+open TorchSharp
+open Hybrid.Wsss
 
 type private F = torch.nn.functional
 
@@ -18,7 +19,7 @@ let bce (scores: Tensor) (labels: Tensor) : Tensor =
 /// With no valid pixel the loss is 0 (not NaN).
 let crossEntropy (logits: Tensor) (target: Tensor) : Tensor =
     use valid = target.ne(255.0)
-    if valid.any().item<bool> () then F.cross_entropy(logits, target, ignore_index = 255L)
+    if Host.item<bool> (valid.any()) then F.cross_entropy(logits, target, ignore_index = 255L)
     else (logits.sum()) * 0.0
 
 /// Cross entropy with per-pixel weights (B, H, W) (CoSA's reliability weights), averaged
@@ -27,7 +28,7 @@ let weightedCrossEntropy (logits: Tensor) (target: Tensor) (weights: Tensor) : T
     use scope = torch.NewDisposeScope()
     let valid = target.ne(255.0)                                   // (B, H, W)
     let safeTarget = target.masked_fill(valid.logical_not(), 0.0)  // (B, H, W)
-    let perPixel = F.cross_entropy(logits, safeTarget, reduction = Reduction.None) // (B, H, W)
+    let perPixel = F.cross_entropy(logits, safeTarget, reduction = torch.nn.Reduction.None) // (B, H, W)
     let w = weights * valid.to_type(weights.dtype)
     let n = valid.sum().to_type(ScalarType.Float32).clamp_min(1.0)
     ((perPixel * w).sum() / n).MoveToOuterDisposeScope()
@@ -42,7 +43,7 @@ let classBalancedCrossEntropy (logits: Tensor) (target: Tensor) : Tensor =
     let c = logits.size 1
     let valid = target.ne(255.0)                                   // (B, H, W)
     let safeTarget = target.masked_fill(valid.logical_not(), 0.0)  // (B, H, W)
-    let perPixel = F.cross_entropy(logits, safeTarget, reduction = Reduction.None) // (B, H, W)
+    let perPixel = F.cross_entropy(logits, safeTarget, reduction = torch.nn.Reduction.None) // (B, H, W)
     let validF = valid.to_type(ScalarType.Float32)
     let oneHot = F.one_hot(safeTarget, c).to_type(ScalarType.Float32) * validF.unsqueeze(-1L) // (B, H, W, C)
     let perClass = oneHot.sum([| 1L; 2L |], keepdim = true)        // (B, 1, 1, C): N_bc

@@ -3,7 +3,7 @@
 module Hybrid.Wsss.Data.DataSource
 
 open System.IO
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Data
 open Hybrid.Wsss
 
@@ -22,7 +22,7 @@ let foregroundClasses (ds: SegmentationDataset) = ds.NumClasses - 1
 /// The loader's collated batch as tensors on `device`, in the current dispose scope.
 let toBatch (device: Device) (ds: SegmentationDataset) (b: Hybrid.Data.Batch) : Batch =
     let tb = b.ToTensors()
-    let mv (t: Tensor) = if device = Device.CPU then t else (let m = t.to_device device in t.Dispose(); m)
+    let mv (t: Tensor) = if device.``type`` = DeviceType.CPU then t else t.``to``(device, disposeAfter = true)
     { Ids = b.Indices |> Array.map (fun i -> ds[i].Id)
       Images = mv tb.Images
       Labels = mv tb.Labels

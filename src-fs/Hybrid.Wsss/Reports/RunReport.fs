@@ -5,7 +5,7 @@ module Hybrid.Wsss.Reports.RunReport
 open System
 open System.IO
 open System.Text.Json
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Wsss
 open Hybrid.Wsss.Eval
 open Hybrid.Wsss.Training
@@ -74,13 +74,13 @@ let pictures (dir: string) (n: int) (seedThreshold: float) (p: Predictor) (mean:
         use _scope = torch.NewDisposeScope()
         let batch = e.Current
         let b, h, w = Batch.size batch, int (batch.Images.size 2), int (batch.Images.size 3)
-        let img = batch.Images.data<float32> ()
-        let gt = batch.Masks |> Option.map (fun m -> m.data<int64> () |> Array.map int)
+        let img = Host.values<float32> batch.Images
+        let gt = batch.Masks |> Option.map Host.values<int>
         let cams = p.Cam |> Option.map (fun _ -> Evaluate.cams p Evaluate.Scales.multi batch)
-        let camMax = cams |> Option.map (fun c -> c.amax([| 1L |]).data<float32> ())
-        let seeds = cams |> Option.map (fun c -> (Cam.seeds seedThreshold c batch.Labels).data<int64> () |> Array.map int)
-        let pseudo = p.Pseudo |> Option.map (fun f -> (f batch).data<int64> () |> Array.map int)
-        let seg = p.Segment |> Option.map (fun f -> (Evaluate.segmentProbs f Evaluate.Scales.single batch.Images).argmax(1L).data<int64> () |> Array.map int)
+        let camMax = cams |> Option.map (fun c -> Host.values<float32> (c.amax([| 1L |])))
+        let seeds = cams |> Option.map (fun c -> Host.values<int> (Cam.seeds seedThreshold c batch.Labels))
+        let pseudo = p.Pseudo |> Option.map (fun f -> Host.values<int> (f batch))
+        let seg = p.Segment |> Option.map (fun f -> Host.values<int> ((Evaluate.segmentProbs f Evaluate.Scales.single batch.Images).argmax(1L)))
         let plane = h * w
         for i in 0 .. b - 1 do
             if written < n then

@@ -3,7 +3,7 @@
 /// split and the output scored.
 module Hybrid.Wsss.Training.Evaluate
 
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Wsss
 open Hybrid.Wsss.Eval
 
@@ -27,9 +27,9 @@ let private need name (o: 'a option) =
 /// Per-image present-class CAMs (1-based classes) and the GT labels, as arrays.
 let private classMaps (cams: Tensor) (labels: Tensor) (masks: Tensor) =
     let b, k, h, w = int (cams.size 0), int (cams.size 1), int (cams.size 2), int (cams.size 3)
-    let c = cams.data<float32> ()
-    let l = labels.data<float32> ()
-    let g = masks.data<int64> ()
+    let c = Host.values<float32> cams
+    let l = Host.values<float32> labels
+    let g = Host.values<int64> masks
     [ for i in 0 .. b - 1 ->
         let present = [| for j in 0 .. k - 1 do if l[i * k + j] > 0.5f then yield j |]
         let maps = Array.zeroCreate<float> (present.Length * h * w)
@@ -65,7 +65,7 @@ let private confusion (classes: int) (predict: Batch -> Tensor) (batches: seq<Ba
         use _scope = torch.NewDisposeScope()
         let pred = predict batch
         let gt = Batch.masks batch
-        acc.Add(gt.data<int64> () |> Array.map int, pred.data<int64> () |> Array.map int)
+        acc.Add(Host.values<int> gt, Host.values<int> pred)
     acc.Snapshot()
 
 /// The method's pseudo masks scored against GT (255 predictions count as unlabelled).

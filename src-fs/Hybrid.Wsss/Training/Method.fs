@@ -1,7 +1,6 @@
 namespace Hybrid.Wsss.Training
 
-open Hybrid.Torch
-open Hybrid.Torch.Modules
+open TorchSharp
 open Hybrid.Torch.Optim
 open Hybrid.Wsss
 open Hybrid.Wsss.Schedules
@@ -46,7 +45,7 @@ module MethodState =
 /// checkpointed (an EMA teacher included) lives in Model.
 type Method =
     { Name: string
-      Model: Module
+      Model: torch.nn.Module
       /// Optimizer parameter groups (lr multipliers, e.g. x10 for new layers).
       Groups: ParamGroup list
       /// One step's losses on a batch (the loop does zero_grad / backward / step).
@@ -65,5 +64,5 @@ type OptimizerKind =
 module OptimizerKind =
     let create (kind: OptimizerKind) (groups: ParamGroup list) (lr: float) : Optimizer =
         match kind with
-        | Sgd (m, wd) -> new SGD(groups, lr, momentum = m, weight_decay = wd) :> Optimizer
-        | AdamW wd -> new AdamW(groups, lr, weight_decay = wd) :> Optimizer
+        | Sgd (m, wd) -> Optimizer.SGD(groups, lr, momentum = m, weight_decay = wd)
+        | AdamW wd -> Optimizer.AdamW(groups, lr, weight_decay = wd)

@@ -2,9 +2,10 @@ namespace Hybrid.Wsss.Training
 
 open System
 open System.Globalization
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Data
 open Hybrid.Vision.Backbones
+open Hybrid.Wsss
 
 /// What every method is built for: the classes, the backbone, the device, the training set.
 type MethodEnv =
@@ -31,17 +32,22 @@ module MethodEnv =
           ClassNames = classNames
           Backbone = backbone
           BackboneOptions = BackboneOptions.Default
-          Device = Device.CPU
+          Device = torch.CPU
           CropSize = cropSize
           Steps = steps
           Seed = 0
           TrainSet = None }
 
+    /// A module moved to the environment's device (its parameters and buffers; nothing moves
+    /// on the CPU). Moving replaces the parameters, so a model is placed before its parameter
+    /// groups are taken for the optimizer.
+    let place (env: MethodEnv) (m: 'M) : 'M when 'M :> torch.nn.Module =
+        if env.Device.``type`` <> DeviceType.CPU then m.``to``(env.Device) |> ignore
+        m
+
     /// A fresh backbone of the environment, on its device.
     let backbone (env: MethodEnv) : Backbone =
-        let b = BackboneRegistry.Create(env.Backbone, env.BackboneOptions)
-        if env.Device <> Device.CPU then b.to_device env.Device |> ignore
-        b
+        BackboneRegistry.Create(env.Backbone, env.BackboneOptions) |> place env
 
     /// A backbone without pretrained weights is trained like a new layer.
     let backboneIsNew (env: MethodEnv) = isNull env.BackboneOptions.Weights

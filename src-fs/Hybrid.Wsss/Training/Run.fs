@@ -1,6 +1,6 @@
 namespace Hybrid.Wsss.Training
 
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Wsss
 open Hybrid.Wsss.Schedules
 
@@ -44,7 +44,7 @@ module RunContext =
     /// metrics.jsonl as eval/<name> and puts the model back in training mode.
     let periodicEval (ctx: RunContext) (m: Method) : (int -> (string * float) list) option =
         Some(fun step ->
-            m.Model.eval () |> ignore
+            m.Model.eval ()
             let metrics = Evaluate.periodic (ctx.Env.Classes + 1) m.Predict ctx.ValBatches
             let shown = metrics |> List.map (fun (k, v) -> sprintf "%s %.4g" k v) |> String.concat ", "
             ctx.Log(sprintf "step %d, val (single scale): %s" step shown)
@@ -109,5 +109,5 @@ module MethodEntry =
         { entry with
             Train =
                 fun ctx sets ->
-                    torch.manual_seed (int64 ctx.Config.Seed)
+                    torch.manual_seed (int64 ctx.Config.Seed) |> ignore
                     entry.Train ctx sets }

@@ -5,7 +5,7 @@ open System.Diagnostics
 open System.IO
 open System.Text.Json
 open System.Threading
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Torch.Serialization
 open Hybrid.Wsss
 open Hybrid.Wsss.Schedules
@@ -101,7 +101,7 @@ module Train =
     /// (deterministic in the step, so resuming at step k sees what the uninterrupted run saw).
     let run (cfg: TrainConfig) (m: Method) (batches: int -> seq<Batch>) (onProgress: Progress -> unit) (evaluate: (int -> (string * float) list) option) : TrainResult =
         if cfg.Steps < 1 then invalidArg "Steps" "a run needs at least one step"
-        torch.manual_seed (int64 cfg.Seed)
+        torch.manual_seed (int64 cfg.Seed) |> ignore
         use opt = OptimizerKind.create cfg.Optimizer m.Groups (cfg.Lr (Clock.at 0 cfg.Steps))
         let metricsPath = cfg.OutDir |> Option.map (fun d -> Directory.CreateDirectory d |> ignore; Path.Combine(d, "metrics.jsonl"))
         let mutable start = 0
@@ -120,7 +120,7 @@ module Train =
         let mutable curve = []
         let mutable outcome = Completed cfg.Steps
         let mutable step = start
-        m.Model.train () |> ignore
+        m.Model.train ()
         use e = (batches start).GetEnumerator()
         let mutable stop = start >= cfg.Steps
         while not stop do
@@ -138,7 +138,7 @@ module Train =
                     let batch = e.Current
                     let losses = m.Step ctx batch
                     if List.isEmpty losses then invalidOp $"method {m.Name} returned no loss at step {step}"
-                    let values = losses |> List.map (fun (n, t) -> n, t.item<float> ())
+                    let values = losses |> List.map (fun (n, t) -> n, Host.item<float> t)
                     for n, v in values do
                         if Double.IsNaN v || Double.IsInfinity v then raise (NonFiniteLoss(n, step, v))
                     let total = losses |> List.map snd |> List.reduce (+)
@@ -164,7 +164,7 @@ module Train =
                 match cfg.EvalEvery, evaluate with
                 | Some k, Some ev when step % k = 0 && step < cfg.Steps ->
                     let metrics = ev step
-                    m.Model.train () |> ignore
+                    m.Model.train ()
                     metricsPath |> Option.iter (fun p -> appendJsonl p ([ "step", box step ] @ (metrics |> List.map (fun (n, v) -> "eval/" + n, box v))))
                 | _ -> ()
                 match cfg.CheckpointEvery with
@@ -174,5 +174,5 @@ module Train =
         match outcome with
         | Completed _ -> save cfg.Steps
         | Cancelled _ -> ()
-        m.Model.eval () |> ignore
+        m.Model.eval ()
         { Outcome = outcome; FinalLosses = lastLosses; LossCurve = List.rev curve; Seconds = sw.Elapsed.TotalSeconds }

@@ -1,7 +1,8 @@
 namespace Hybrid.Wsss.Methods.AuxSegNetPlus
 
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Vision
+open Hybrid.Wsss
 
 /// An affinity as an operator on maps at its resolution: x (B, K, h, w) ->
 /// x'_i = sum_j A[i, j] x_j (plus, with a unary affinity U, sum_j U[j] x_j at every i).

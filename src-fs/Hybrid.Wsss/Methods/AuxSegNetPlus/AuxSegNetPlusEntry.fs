@@ -3,7 +3,7 @@ namespace Hybrid.Wsss.Methods.AuxSegNetPlus
 open System
 open System.IO
 open System.Collections.Generic
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Torch.Serialization
 open Hybrid.Wsss
 open Hybrid.Wsss.Eval
@@ -114,10 +114,10 @@ module AuxSegNetPlusEntry =
     let toRgb (images: Tensor) : Tensor = // (B, 3, H, W)
         use scope = torch.NewDisposeScope()
         let dev = images.device
-        let mean = torch.tensor([| 0.485f; 0.456f; 0.406f |], [| 1L; 3L; 1L; 1L |]).to_device dev
-        let std = torch.tensor([| 0.229f; 0.224f; 0.225f |], [| 1L; 3L; 1L; 1L |]).to_device dev
-        let rgb = ((images * std + mean) * 255.0).round().clamp(Nullable 0.0, Nullable 255.0)
-        rgb.to_type(ScalarType.UInt8).MoveToOuterDisposeScope()
+        let mean = torch.tensor([| 0.485f; 0.456f; 0.406f |], [| 1L; 3L; 1L; 1L |], device = dev)
+        let std = torch.tensor([| 0.229f; 0.224f; 0.225f |], [| 1L; 3L; 1L; 1L |], device = dev)
+        let rgb = ((images * std + mean) * 255.0).round().clamp(0.0, 255.0)
+        rgb.to_type(ScalarType.Byte).MoveToOuterDisposeScope()
 
     let private describe (l: StageLabels) =
         match l.Quality with

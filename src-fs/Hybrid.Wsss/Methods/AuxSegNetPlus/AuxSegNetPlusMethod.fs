@@ -1,6 +1,6 @@
 namespace Hybrid.Wsss.Methods.AuxSegNetPlus
 
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Torch.Optim
 open Hybrid.Wsss
 open Hybrid.Wsss.Schedules

@@ -1,7 +1,7 @@
 namespace Hybrid.Wsss.Methods.AuxSegNetPlus
 
 open System
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Wsss
 open Hybrid.Wsss.Eval
 
@@ -107,8 +107,8 @@ module LabelGeneration =
     let score (acc: ConfusionAccumulator) (groundTruth: Tensor) (labels: Tensor) =
         let b = int (labels.size 0)
         let n = int (labels.size 1 * labels.size 2)
-        let gt = groundTruth.to_device(Device.CPU).to_type(ScalarType.Int32).contiguous().data<int> ()
-        let pred = labels.to_device(Device.CPU).to_type(ScalarType.Int32).contiguous().data<int> ()
+        let gt = Host.values<int> groundTruth
+        let pred = Host.values<int> labels
         for i in 0 .. b - 1 do
             acc.Add(Array.sub gt (i * n) n, Array.sub pred (i * n) n)
 
@@ -122,7 +122,7 @@ module LabelGeneration =
             | Some m ->
                 use scope = torch.NewDisposeScope()
                 let h, w = Batch.imageSize b
-                let t = LabelSet.targets labels b.Ids h w Device.CPU
+                let t = LabelSet.targets labels b.Ids h w b.Images.device
                 score acc m t.Segmentation
                 scored <- true
             | None -> ()
@@ -133,7 +133,7 @@ module LabelGeneration =
     /// ground-truth masks (used for scoring only).
     let run (net: AuxSegNetNetwork) (stage: int) (source: LabelSource) (toRgb: Tensor -> Tensor) (batches: seq<Batch>) : LabelSet * EvalResult option =
         let wasTraining = net.training
-        net.eval () |> ignore
+        net.eval ()
         try
             let acc = ConfusionAccumulator(int net.Classes + 1)
             let mutable scored = false
@@ -150,4 +150,4 @@ module LabelGeneration =
             let set = LabelSet.create stage images
             set, (if scored then Some(Metrics.evaluate Train PseudoMasks (acc.Snapshot())) else None)
         finally
-            net.train wasTraining |> ignore
+            net.train wasTraining

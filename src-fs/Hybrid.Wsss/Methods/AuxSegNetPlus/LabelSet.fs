@@ -1,7 +1,8 @@
 namespace Hybrid.Wsss.Methods.AuxSegNetPlus
 
 open System.Collections.Generic
-open Hybrid.Torch
+open TorchSharp
+open Hybrid.Wsss
 
 /// The pseudo labels of one image at image resolution, stored as a PNG would hold them.
 type ImageLabels =
@@ -30,8 +31,8 @@ module LabelSet =
         if saliency.shape <> [| int64 b; 1L; h; w |] then
             invalidArg (nameof saliency) (sprintf "saliency labels %A must be (B, 1, H, W) = (%d, 1, %d, %d)" saliency.shape b h w)
         use scope = torch.NewDisposeScope()
-        let seg = segmentation.to_device(Device.CPU).to_type(ScalarType.UInt8).contiguous().data<byte> ()
-        let sal = (saliency.to_device(Device.CPU).clamp(System.Nullable 0.0, System.Nullable 1.0) * 255.0).round().to_type(ScalarType.UInt8).contiguous().data<byte> ()
+        let seg = Host.values<byte> segmentation
+        let sal = Host.values<byte> ((saliency.clamp(0.0, 1.0) * 255.0).round())
         let n = int (h * w)
         [ for i in 0 .. b - 1 ->
               ids.[i],
@@ -74,6 +75,6 @@ module LabelSet =
             for p in 0 .. n - 1 do
                 sal.[i * n + p] <- float32 l.Saliency.[p] / 255.0f)
         let b = int64 ids.Length
-        let segT = torch.tensor(seg, [| b; h; w |]).to_type(ScalarType.Int64).to_device(device)
-        let salT = torch.tensor(sal, [| b; 1L; h; w |]).to_device(device)
+        let segT = torch.tensor(seg, [| b; h; w |], device = device).to_type(ScalarType.Int64)
+        let salT = torch.tensor(sal, [| b; 1L; h; w |], device = device)
         { Segmentation = segT.MoveToOuterDisposeScope(); Saliency = salT.MoveToOuterDisposeScope() }

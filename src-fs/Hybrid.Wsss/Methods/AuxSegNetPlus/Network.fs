@@ -1,14 +1,15 @@
 namespace Hybrid.Wsss.Methods.AuxSegNetPlus
 
-open Hybrid.Torch
-open Hybrid.Torch.Modules
+open TorchSharp
+open TorchSharp.Modules
 open Hybrid.Vision
+open Hybrid.Wsss
 
 /// The shared feature extractor as the network sees it: a module (registered, trained,
 /// checkpointed) and the function giving its final feature map (B, D, h, w) of normalised
 /// images (B, 3, H, W).
 type SharedBackbone =
-    { Module: Module
+    { Module: torch.nn.Module
       Features: Tensor -> Tensor
       /// D
       Channels: int64 }
@@ -35,12 +36,15 @@ type Outputs =
 /// Two dilated 3x3 convolutions with ReLU (Sec. III-A: rates 6 then 12 -> 128 channels): the
 /// task-specific features of the saliency and segmentation branches.
 type DilatedBranch(inChannels: int64, channels: int64, rate1: int64, rate2: int64) as this =
-    inherit Module<Tensor, Tensor>()
-    let conv1 = new Conv2d(inChannels, channels, 3L, padding = rate1, dilation = rate1)
-    let conv2 = new Conv2d(channels, channels, 3L, padding = rate2, dilation = rate2)
+    inherit torch.nn.Module<Tensor, Tensor>("DilatedBranch")
+    let conv1 = torch.nn.Conv2d(inChannels, channels, 3L, padding = rate1, dilation = rate1)
+    let conv2 = torch.nn.Conv2d(channels, channels, 3L, padding = rate2, dilation = rate2)
     do
-        this.RegisterModule("conv1", conv1) |> ignore
-        this.RegisterModule("conv2", conv2) |> ignore
+        this.register_module("conv1", conv1)
+        this.register_module("conv2", conv2)
+
+    /// Children are registered by name above; no field reflection.
+    override _.RegisterComponents() = ()
 
     /// (B, D, h, w) -> (B, C, h, w)
     override _.forward(x: Tensor) : Tensor =
@@ -52,18 +56,18 @@ type DilatedBranch(inChannels: int64, channels: int64, rate1: int64, rate2: int6
 /// module, 1x1 output conv; sigmoid / softmax); predictions refined by the learned affinity.
 /// Which parts exist follows the configuration's Tab. IV / V / X switches.
 type AuxSegNetNetwork(backbone: SharedBackbone, classes: int64, cfg: Config) as this =
-    inherit Module()
+    inherit torch.nn.Module("AuxSegNetNetwork")
     do Config.validate cfg |> ignore
     let channels = int64 cfg.BranchChannels
     let rate1, rate2 = int64 (fst cfg.Dilations), int64 (snd cfg.Dilations)
     let withSaliency = Branches.hasSaliency cfg.Branches
     // fc classifier as a bias-free 1x1 conv (weights W (K, D)), xavier-initialised as PSA's fc8
-    let classifier = new Conv2d(backbone.Channels, classes, 1L, bias = false)
-    do init.xavier_uniform_ (classifier.weight) |> ignore
+    let classifier = torch.nn.Conv2d(backbone.Channels, classes, 1L, bias = false)
+    do torch.nn.init.xavier_uniform_ (classifier.weight) |> ignore
     let segBranch = new DilatedBranch(backbone.Channels, channels, rate1, rate2)
-    let segHead = new Conv2d(channels, classes + 1L, 1L)
+    let segHead = torch.nn.Conv2d(channels, classes + 1L, 1L)
     let salBranch = if withSaliency then Some(new DilatedBranch(backbone.Channels, channels, rate1, rate2)) else None
-    let salHead = if withSaliency then Some(new Conv2d(channels, 1L, 1L)) else None
+    let salHead = if withSaliency then Some(torch.nn.Conv2d(channels, 1L, 1L)) else None
     let affinity =
         let variant =
             match cfg.Kind with
@@ -78,18 +82,25 @@ type AuxSegNetNetwork(backbone: SharedBackbone, classes: int64, cfg: Config) as 
         | CrossTaskSegmentationConstraint -> Some(new CrossTaskDualAffinity(options AffinitySource.CrossTask AffinityConstraints.Segmentation))
         | CrossTaskBothConstraints -> Some(new CrossTaskDualAffinity(options AffinitySource.CrossTask AffinityConstraints.SegmentationAndSaliency))
     do
-        this.RegisterModule("backbone", backbone.Module) |> ignore
-        this.RegisterModule("classifier", classifier) |> ignore
-        this.RegisterModule("seg_branch", segBranch) |> ignore
-        this.RegisterModule("seg_head", segHead) |> ignore
+        this.register_module("backbone", backbone.Module)
+        this.register_module("classifier", classifier)
+        this.register_module("seg_branch", segBranch)
+        this.register_module("seg_head", segHead)
         match salBranch, salHead with
         | Some b, Some h ->
-            this.RegisterModule("sal_branch", b) |> ignore
-            this.RegisterModule("sal_head", h) |> ignore
+            this.register_module("sal_branch", b)
+            this.register_module("sal_head", h)
         | _ -> ()
         match affinity with
-        | Some a -> this.RegisterModule("affinity", a) |> ignore
+        | Some a -> this.register_module("affinity", a)
         | None -> ()
+        // the new layers on the device of the backbone (created on the CPU above)
+        match backbone.Module.parameters () |> Seq.tryHead with
+        | Some p when p.device.``type`` <> DeviceType.CPU -> this.``to``(p.device) |> ignore
+        | _ -> ()
+
+    /// Children are registered by name above; no field reflection.
+    override _.RegisterComponents() = ()
 
     member _.Config = cfg
     member _.Classes = classes
@@ -116,10 +127,10 @@ type AuxSegNetNetwork(backbone: SharedBackbone, classes: int64, cfg: Config) as 
 
     /// Image-level logits (B, K) and raw CAMs (B, K, h, w) of features (B, D, h, w).
     member _.Classify(features: Tensor) : Tensor * Tensor =
-        use pooled = torch.nn.functional.adaptive_avg_pool2d(features, 1L, 1L)          // (B, D, 1, 1)
+        use pooled = torch.nn.functional.adaptive_avg_pool2d(features, [| 1L; 1L |])     // (B, D, 1, 1)
         use s = classifier.forward(pooled)                             // (B, K, 1, 1)
         let scores = s.flatten(1L)                                     // (B, K)
-        let cam = torch.nn.functional.conv2d(features, classifier.weight)                // (B, K, h, w)
+        let cam = torch.nn.functional.conv2d(features, classifier.weight)              // (B, K, h, w)
         scores, cam
 
     /// Backbone features (B, D, h, w) of normalised images (B, 3, H, W).

@@ -1,6 +1,6 @@
 namespace Hybrid.Wsss.Methods.AuxSegNetPlus
 
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Wsss
 open Hybrid.Wsss.Training
 
@@ -21,19 +21,24 @@ module Objective =
         else torch.nn.functional.interpolate(x, [| h; w |], mode = InterpolationMode.Bilinear, align_corners = false)
 
     /// Cross entropy of probabilities (B, C, H, W) against labels (B, H, W) (255 ignored): the
-    /// mean over valid pixels of -log p_label; 0 when no pixel is valid.
+    /// mean over valid pixels of -log p_label (nll_loss with ignore_index 255, which TorchSharp's
+    /// nll_loss lacks); 0 when no pixel is valid.
     let probabilityCrossEntropy (probabilities: Tensor) (target: Tensor) : Tensor =
         use scope = torch.NewDisposeScope()
         let logP = probabilities.clamp_min(1e-8).log()                 // (B, C, H, W)
-        let valid = target.ne(255.0)
+        let valid = target.ne(255.0)                                   // (B, H, W)
         let loss =
-            if valid.any().item<bool> () then torch.nn.functional.nll_loss(logP, target, ignore_index = 255L)
+            if Host.item<bool> (valid.any()) then
+                let safe = target.masked_fill(valid.logical_not(), 0.0) // (B, H, W)
+                let picked = logP.gather(1L, safe.unsqueeze(1L)).squeeze(1L) // (B, H, W): log p_label
+                let validF = valid.to_type(logP.dtype)
+                -(picked * validF).sum() / validF.sum()
             else logP.sum() * 0.0
         loss.MoveToOuterDisposeScope()
 
     /// Binary cross entropy of probabilities (B, 1, H, W) against soft targets of the same shape.
     let probabilityBce (probabilities: Tensor) (target: Tensor) : Tensor =
-        use p = probabilities.clamp(System.Nullable 1e-7, System.Nullable(1.0 - 1e-7))
+        use p = probabilities.clamp(1e-7, 1.0 - 1e-7)
         torch.nn.functional.binary_cross_entropy(p, target)
 
     /// The classification phase: multilabel soft margin only.

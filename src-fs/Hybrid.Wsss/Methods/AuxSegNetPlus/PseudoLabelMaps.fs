@@ -1,6 +1,7 @@
 namespace Hybrid.Wsss.Methods.AuxSegNetPlus
 
-open Hybrid.Torch
+open TorchSharp
+open Hybrid.Wsss
 
 /// The pseudo-label rule of `PseudoLabels.segmentation` on batches of tensors.
 module PseudoLabelMaps =
@@ -30,5 +31,5 @@ module PseudoLabelMaps =
                 sal64.gt(sal64.mean([| 1L; 2L |], true) * m)                // (B, H, W) vs (B, 1, 1)
         let foreground = camFires.logical_and(salient)
         let oneCue = camFires.logical_xor(salient)
-        let lbl = (arg + 1.0).masked_fill(foreground.logical_not(), 0.0)  // class where both fire, else 0
+        let lbl = (arg + 1L).masked_fill(foreground.logical_not(), 0.0)  // class where both fire, else 0
         lbl.masked_fill(oneCue, 255.0).MoveToOuterDisposeScope()

@@ -1,7 +1,8 @@
 namespace Hybrid.Wsss.Methods.AuxSegNetPlus
 
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Vision
+open Hybrid.Wsss
 
 /// Saliency pseudo labels of the next stage (Eq. 1): S_{s+1} = CRF((S_s + P'_s) / 2), with S_s the
 /// current saliency label and P'_s the refined saliency prediction of the stage just trained.
@@ -14,7 +15,7 @@ module SaliencyLabels =
             invalidArg (nameof prediction) (sprintf "saliency prediction %A and label %A must have one shape (B, 1, H, W); upsample the prediction first" prediction.shape previous.shape)
         use s = previous + prediction
         use half = s * 0.5
-        half.clamp(System.Nullable 0.0, System.Nullable 1.0)
+        half.clamp(0.0, 1.0)
 
     /// The dense CRF of Eq. 1 on one saliency map (H, W) in [0, 1] of an RGB image (3, H, W)
     /// uint8: the foreground marginal (1, H, W).
@@ -23,8 +24,8 @@ module SaliencyLabels =
         if rgb.shape <> [| 3L; h; w |] then
             invalidArg (nameof rgb) (sprintf "the image must be (3, H, W) = (3, %d, %d) uint8, got %A" h w rgb.shape)
         use hwc = rgb.permute(1L, 2L, 0L).contiguous()                // (H, W, 3)
-        let bytes = hwc.data<byte> ()
-        let unary = CrfUnary.FromSaliency(System.ReadOnlySpan(saliency.to_type(ScalarType.Float32).data<float32> ())) // (2, H, W)
+        let bytes = Host.values<byte> hwc
+        let unary = CrfUnary.FromSaliency(System.ReadOnlySpan(Host.values<float32> saliency)) // (2, H, W)
         let q = DenseCrf.InferUnary(System.ReadOnlySpan bytes, int h, int w, unary, 2, CrfParams.AuxSegNetPlusSaliency) // (2, H, W)
         let fg = Array.sub q (int (h * w)) (int (h * w))
         torch.tensor(fg, [| 1L; h; w |])
@@ -39,8 +40,8 @@ module SaliencyLabels =
             if not useCrf then avg
             else
                 let b = avg.size 0
-                let cpuAvg = avg.to_device(Device.CPU)
-                let cpuRgb = rgb.to_device(Device.CPU)
+                let cpuAvg = avg.cpu()
+                let cpuRgb = rgb.cpu()
                 let maps = [| for i in 0L .. b - 1L -> crf (cpuRgb.select(0L, i)) (cpuAvg.select(0L, i).select(0L, 0L)) |] // (1, H, W) each
-                torch.stack(maps, 0L).to_device(previous.device)       // (B, 1, H, W)
+                torch.stack(maps, 0L).``to``(previous.device)        // (B, 1, H, W)
         result.MoveToOuterDisposeScope()

@@ -4,7 +4,7 @@ open System
 open System.Collections.Generic
 open System.IO
 open System.Threading
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Wsss
 open Hybrid.Wsss.Eval
 open Hybrid.Wsss.Schedules
@@ -86,7 +86,7 @@ module StageRunner =
           Patience = cfg.Patience
           Goal = Maximise }
 
-    let private snapshot (m: Hybrid.Torch.Modules.Module) : Dictionary<string, Tensor> =
+    let private snapshot (m: torch.nn.Module) : Dictionary<string, Tensor> =
         let d = Dictionary<string, Tensor>()
         use _ng = torch.no_grad ()
         for kv in m.state_dict () do
@@ -158,7 +158,7 @@ module StageRunner =
             let mutable lossSteps = 0
             let step ctx b =
                 let losses = m.Step ctx b
-                lossSum <- lossSum + (losses |> List.sumBy (fun (_, t) -> t.item<float> ()))
+                lossSum <- lossSum + (losses |> List.sumBy (fun (_, t) -> Host.item<float> t))
                 lossSteps <- lossSteps + 1
                 losses
             let mutable best: Dictionary<string, Tensor> option = None
@@ -177,9 +177,9 @@ module StageRunner =
                         match phase, data.Validate with
                         | Classification, _ -> nan
                         | LabelStage _, Some validate ->
-                            net.eval () |> ignore
+                            net.eval ()
                             let v = validate (AuxSegNetPlusMethod.predictor net)
-                            net.train () |> ignore
+                            net.train ()
                             v
                         | LabelStage _, None -> -(lossSum / float (max 1 lossSteps))
                     lossSum <- 0.0
@@ -212,10 +212,10 @@ module StageRunner =
                 | _ -> ()
                 match best with
                 | Some state ->
-                    net.load_state_dict (state, true) |> ignore
+                    Hybrid.Torch.Serialization.StateDicts.Load(net, state, true) |> ignore
                     release state
                 | None -> ()
-                net.train () |> ignore
+                net.train ()
                 journal.PhaseDone phase (List.ofSeq phaseMetrics)
         let phases = StageDriver.run plan train regenerate
         // the labels after the last stage: what a further stage would train on (Fig. 8's last point)

@@ -2,7 +2,7 @@
 /// (MAP.md "Shared pipeline pieces").
 module Hybrid.Wsss.Methods.Cam.CamBaseline
 
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Vision.Heads
 open Hybrid.Wsss
 open Hybrid.Wsss.Training
@@ -39,8 +39,8 @@ let classificationLoss (loss: ClassificationLoss) scores labels =
 
 let camPooling = function Cam.Gap -> CamPooling.Gap | Cam.Gmp -> CamPooling.Gmp
 
-/// The CAM network for an environment.
-let network (env: MethodEnv) (cfg: Config) = new CamNet(MethodEnv.backbone env, int64 env.Classes, camPooling cfg.Pooling)
+/// The CAM network for an environment, on its device.
+let network (env: MethodEnv) (cfg: Config) = new CamNet(MethodEnv.backbone env, int64 env.Classes, camPooling cfg.Pooling) |> MethodEnv.place env
 
 /// The baseline as a Method: L = L_cls.
 let create (env: MethodEnv) (cfg: Config) : Method =

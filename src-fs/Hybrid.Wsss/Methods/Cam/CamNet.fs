@@ -1,9 +1,9 @@
 namespace Hybrid.Wsss.Methods.Cam
 
-open Hybrid.Torch
-open Hybrid.Torch.Modules
+open TorchSharp
 open Hybrid.Vision.Backbones
 open Hybrid.Vision.Heads
+open Hybrid.Wsss
 
 /// One forward of the CAM network: the backbone's features, image-level scores (B, K) and the
 /// raw class score maps W . F (B, K, h, w) (before ReLU).
@@ -14,11 +14,14 @@ type CamForward =
 
 /// A classifier on a backbone (the CAM baseline every plug-in method builds on).
 type CamNet(backbone: Backbone, classes: int64, pooling: CamPooling) as this =
-    inherit Module<Tensor, Tensor>()
+    inherit torch.nn.Module<Tensor, Tensor>("CamNet")
     let classifier = new CamClassifier(backbone.Info.Channels, classes, pooling)
     do
-        this.RegisterModule("backbone", backbone) |> ignore
-        this.RegisterModule("classifier", classifier) |> ignore
+        this.register_module("backbone", backbone)
+        this.register_module("classifier", classifier)
+
+    /// Children are registered by name above; no field reflection.
+    override _.RegisterComponents() = ()
 
     member _.Backbone = backbone
     member _.Classifier = classifier
@@ -44,5 +47,5 @@ type CamNet(backbone: Backbone, classes: int64, pooling: CamPooling) as this =
     /// Parameter groups: backbone x1, the classifier x headLr (MAP.md: "lr x10 for new layers"
     /// on a pretrained backbone; see MethodEnv.headLrMult).
     member _.Groups(headLr: float) =
-        [ Optim.ParamGroup(backbone.parameters () |> Seq.filter (fun p -> p.requires_grad), 1.0, name = "backbone")
-          Optim.ParamGroup(classifier.parameters (), headLr, name = "classifier") ]
+        [ Hybrid.Torch.Optim.ParamGroup(backbone.parameters () |> Seq.filter (fun p -> p.requires_grad), 1.0, name = "backbone")
+          Hybrid.Torch.Optim.ParamGroup(classifier.parameters (), headLr, name = "classifier") ]

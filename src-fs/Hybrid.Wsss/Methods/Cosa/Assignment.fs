@@ -3,7 +3,7 @@
 /// gives M', M-dagger' and S' at the image resolution.
 module Hybrid.Wsss.Methods.Cosa.Assignment
 
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Vision.Heads
 open Hybrid.Wsss
 
@@ -26,7 +26,7 @@ type Maps =
 let infer (net: CosaNetwork) (scales: float list) (flip: bool) (images: Tensor) (labels: Tensor) : Maps =
     if List.isEmpty scales then invalidArg (nameof scales) "pseudo labels need at least one scale"
     let wasTraining = net.training
-    net.eval () |> ignore
+    net.eval ()
     try
         use _noGrad = torch.no_grad ()
         use scope = torch.NewDisposeScope()
@@ -55,4 +55,4 @@ let infer (net: CosaNetwork) (scales: float list) (flip: bool) (images: Tensor) 
           AuxCam = (Cam.normaliseMax aux.Value labels).MoveToOuterDisposeScope()
           Segmentation = seg.Value.MoveToOuterDisposeScope() }
     finally
-        net.train wasTraining |> ignore
+        net.train wasTraining

@@ -2,7 +2,7 @@
 /// entropy weighted by its reliability (RAW) or uniformly.
 module Hybrid.Wsss.Methods.Cosa.Cam2Seg
 
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Wsss
 
 type private F = torch.nn.functional

@@ -2,7 +2,8 @@
 /// K foreground classes; cams (B, K, H, W) normalised to [0, 1]; labels (B, K) multi-hot.
 module Hybrid.Wsss.Methods.Cosa.Cpl
 
-open Hybrid.Torch
+open TorchSharp
+open Hybrid.Wsss
 
 /// The CAMs with every absent class at -1, below any threshold in [0, 1]: absent classes can
 /// neither win the argmax nor carry the confidence. (B, K, H, W).
@@ -26,5 +27,5 @@ let labels (xi: float) (cams: Tensor) (imageLabels: Tensor) : Tensor =
     use scope = torch.NewDisposeScope()
     let masked = presentOnly cams imageLabels                      // (B, K, H, W)
     let struct (best, arg) = masked.max(1L)                        // (B, H, W)
-    let fg = arg + 1.0                                          // int64 stays int64
+    let fg = arg + 1L                                           // int64 stays int64
     (fg.masked_fill(best.lt(xi), 0.0)).MoveToOuterDisposeScope()

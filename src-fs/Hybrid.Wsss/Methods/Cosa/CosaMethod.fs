@@ -14,7 +14,7 @@
 /// - The EMA covers parameters and buffers (MAP.md); the code averages parameters only.
 module Hybrid.Wsss.Methods.Cosa.Cosa
 
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Torch.Optim
 open Hybrid.Vision.Heads
 open Hybrid.Wsss
@@ -150,13 +150,13 @@ let losses (cfg: CosaConfig) (model: CosaModel) (state: CosaState) (ctx: StepCon
 /// Runs f with the network in eval mode, without gradient; restores the mode.
 let private evaluating (net: CosaNetwork) (f: unit -> Tensor) : Tensor =
     let wasTraining = net.training
-    net.eval () |> ignore
+    net.eval ()
     try
         use _noGrad = torch.no_grad ()
         use scope = torch.NewDisposeScope()
         (f ()).MoveToOuterDisposeScope()
     finally
-        net.train wasTraining |> ignore
+        net.train wasTraining
 
 /// CoSA's pseudo masks (the CPL of Eq. 3 from the predicting network's multi-scale CAM and
 /// the current threshold): the labels CoSA-MS trains a standalone segmentation network on.
@@ -202,9 +202,7 @@ let ofModel (cfg: CosaConfig) (model: CosaModel) : Method * CosaState = ofModelW
 /// device), AN starting as a copy of ON.
 let createModel (env: MethodEnv) (cfg: CosaConfig) : CosaModel =
     let network () = new CosaNetwork(MethodEnv.backbone env, int64 env.Classes, cfg.SegmentationHead)
-    let model = new CosaModel(network (), network ())
-    model.to_device env.Device |> ignore
-    model
+    new CosaModel(network (), network ()) |> MethodEnv.place env
 
 /// CoSA for an environment, with its state (thresholds). The head lr multiplier applies on a
 /// pretrained backbone only (MethodEnv.headLrMult: from scratch every layer is new).

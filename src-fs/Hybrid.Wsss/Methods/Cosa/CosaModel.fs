@@ -1,6 +1,6 @@
 namespace Hybrid.Wsss.Methods.Cosa
 
-open Hybrid.Torch.Modules
+open TorchSharp
 open Hybrid.Vision
 
 /// CoSA's two streams (Sec. 3.2): the online network ON, trained by the optimizer, and the
@@ -10,13 +10,16 @@ open Hybrid.Vision
 /// runs in eval mode (its BatchNorm layers use their EMA'd running statistics), whatever mode
 /// the model is put in.
 type CosaModel(online: CosaNetwork, assignment: CosaNetwork) as this =
-    inherit Module()
+    inherit torch.nn.Module("CosaModel")
     // registered first so the teacher's parameters are frozen and copied from ON right away
     let ema = new EmaTeacher<CosaNetwork>(assignment, online)
     do
-        this.RegisterModule("online", online) |> ignore
-        this.RegisterModule("assignment", assignment) |> ignore
-        assignment.eval () |> ignore
+        this.register_module("online", online)
+        this.register_module("assignment", assignment)
+        assignment.eval ()
+
+    /// Children are registered by name above; no field reflection.
+    override _.RegisterComponents() = ()
 
     member _.Online = online
     member _.Assignment = assignment
@@ -27,7 +30,6 @@ type CosaModel(online: CosaNetwork, assignment: CosaNetwork) as this =
     /// AN <- m AN + (1 - m) ON.
     member _.UpdateAssignment(momentum: float) = ema.Update(online, momentum)
 
-    override _.train(mode: bool) : Module =
-        base.train mode |> ignore
-        assignment.eval () |> ignore
-        this :> Module
+    override _.train(mode: bool) =
+        base.train mode
+        assignment.eval ()

@@ -1,9 +1,9 @@
 namespace Hybrid.Wsss.Methods.Cosa
 
-open Hybrid.Torch
-open Hybrid.Torch.Modules
+open TorchSharp
 open Hybrid.Vision.Backbones
 open Hybrid.Vision.Heads
+open Hybrid.Wsss
 
 /// One forward of a CoSA network. B batch, K foreground classes.
 type CosaOutputs =
@@ -23,17 +23,21 @@ type CosaOutputs =
 /// backbone's low-level feature (M-dagger, Sec. 3.4) and a LargeFOV segmentation head on the
 /// final feature.
 type CosaNetwork(backbone: Backbone, classes: int64, head: SegmentationHead) as this =
-    inherit Module<Tensor, CosaOutputs>()
+    inherit torch.nn.Module<Tensor, CosaOutputs>("CosaNetwork")
     let info = backbone.Info
     let classifier = new CamClassifier(info.Channels, classes, CamPooling.Gmp)
     let auxClassifier = new CamClassifier(info.LowLevelStage.Channels, classes, CamPooling.Gmp)
     let decoder =
         new DeepLabLargeFov(info.Channels, classes + 1L, LargeFovConfig(int64 head.Hidden, int64 head.Dilation, int64 head.Fc7Kernel, 0.0, false))
     do
-        this.RegisterModule("backbone", backbone) |> ignore
-        this.RegisterModule("classifier", classifier) |> ignore
-        this.RegisterModule("aux_classifier", auxClassifier) |> ignore
-        this.RegisterModule("decoder", decoder) |> ignore
+        this.register_module("backbone", backbone)
+        this.register_module("classifier", classifier)
+        this.register_module("aux_classifier", auxClassifier)
+        this.register_module("decoder", decoder)
+
+    /// Children are registered by name above; no field reflection (it would add
+    /// `auxClassifier.*` beside `aux_classifier.*` when this network becomes a child).
+    override _.RegisterComponents() = ()
 
     member _.Backbone = backbone
     member _.Classifier = classifier

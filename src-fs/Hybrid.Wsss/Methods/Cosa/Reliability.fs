@@ -2,7 +2,8 @@
 /// array functions of Hybrid.Wsss.Thresholds.Perplexity (the tests hold them to each other).
 module Hybrid.Wsss.Methods.Cosa.Reliability
 
-open Hybrid.Torch
+open TorchSharp
+open Hybrid.Wsss
 open Hybrid.Wsss.Thresholds
 
 let private check (p: PerplexityParams) (xi: float) =

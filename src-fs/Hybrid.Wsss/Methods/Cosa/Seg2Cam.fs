@@ -2,7 +2,8 @@
 /// cross entropy, the target being the SPL (CoSA) or the ground truth (the oracle of Tab. 4a).
 module Hybrid.Wsss.Methods.Cosa.Seg2Cam
 
-open Hybrid.Torch
+open TorchSharp
+open Hybrid.Wsss
 
 type private F = torch.nn.functional
 
@@ -44,7 +45,7 @@ let loss (cams: Tensor) (target: Target) : Tensor =
     | None -> F.binary_cross_entropy_with_logits(cams, target.Probabilities)
     | Some valid ->
         use scope = torch.NewDisposeScope()
-        let perElement = F.binary_cross_entropy_with_logits(cams, target.Probabilities, reduction = Reduction.None) // (B, K, h, w)
+        let perElement = F.binary_cross_entropy_with_logits(cams, target.Probabilities, reduction = torch.nn.Reduction.None) // (B, K, h, w)
         let w = valid.expand_as(perElement)
         let n = w.sum().clamp_min(1.0)
         ((perElement * w).sum() / n).MoveToOuterDisposeScope()

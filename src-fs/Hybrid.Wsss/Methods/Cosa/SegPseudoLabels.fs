@@ -2,7 +2,8 @@
 /// the background and the image's classes, sharpened by a softmax of temperature tau.
 module Hybrid.Wsss.Methods.Cosa.Spl
 
-open Hybrid.Torch
+open TorchSharp
+open Hybrid.Wsss
 
 /// Eq. 7: absent classes -> -inf, softmax(S' / tau) over the K + 1 channels (0 = background,
 /// always present). logits (B, K + 1, H, W), labels (B, K) -> (B, K + 1, H, W): every pixel a

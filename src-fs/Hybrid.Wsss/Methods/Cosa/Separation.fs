@@ -5,7 +5,7 @@
 module Hybrid.Wsss.Methods.Cosa.Separation
 
 open System
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Wsss
 
 type private F = torch.nn.functional
@@ -58,7 +58,7 @@ let sample (budget: int) (labels: int64[]) : int64[] =
                if idx.Length <= quota then yield! idx
                else
                    use perm = torch.randperm(int64 idx.Length)
-                   let order = perm.data<int64> ()
+                   let order = Host.values<int64> perm
                    for j in 0 .. quota - 1 do
                        yield idx.[int order.[j]] |]
 
@@ -75,7 +75,7 @@ let loss (form: SeparationForm) (temperature: float) (budget: int) (cams: Tensor
     let flatCams = cams.permute(0L, 2L, 3L, 1L).reshape(b * h * w, k) // (BhW, K)
     let flatLabels = cpl.reshape(b * h * w)                          // (BhW)
     let candidates = region.reshape(b * h * w).nonzero().reshape(-1L) // (M)
-    let candidateLabels = flatLabels.index_select(0L, candidates).cpu().data<int64> ()
+    let candidateLabels = Host.values<int64> (flatLabels.index_select(0L, candidates))
     let distinct = candidateLabels |> Array.distinct |> Array.length
     if distinct < 2 then
         (cams.sum() * 0.0).MoveToOuterDisposeScope()

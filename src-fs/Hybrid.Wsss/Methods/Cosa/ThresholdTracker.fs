@@ -1,6 +1,7 @@
 namespace Hybrid.Wsss.Methods.Cosa
 
-open Hybrid.Torch
+open TorchSharp
+open Hybrid.Wsss
 open Hybrid.Wsss.Thresholds
 
 /// The threshold xi of one CAM (M' or M-dagger') across training: fixed, or CoSA's dynamic
@@ -31,8 +32,7 @@ type ThresholdTracker(threshold: Threshold, floor: float) =
             use flat = nu.detach().flatten()
             use above = flat.gt(floor)
             use kept = flat.masked_select(above)
-            use cpu = kept.to_type(ScalarType.Float64).cpu()
-            let values = cpu.data<float> ()
+            let values = Host.values<float> kept
             if values.Length > 0 then t.Current <- Threshold.observe values t.Current
         let v = t.Value
         t.History.Add v
@@ -58,7 +58,7 @@ type ThresholdTracker(threshold: Threshold, floor: float) =
             if q.dim () <> 2 || q.size 1 <> int64 d.Queue.Bins then
                 invalidArg (nameof state) (sprintf "%s.queue has shape %A; this run's queue keeps (batches, %d) histograms" prefix q.shape d.Queue.Bins)
             let bins = d.Queue.Bins
-            let values = q.to_type(ScalarType.Int64).data<int64> ()
+            let values = Host.values<int64> q
             let histograms = [ for i in 0 .. int (q.size 0) - 1 -> Array.sub values (i * bins) bins ]
             t.Current <- Threshold.refill histograms t.Current
         | Fixed _, Some _ -> invalidArg (nameof state) (sprintf "the checkpoint holds a dynamic threshold's queue (%s.queue) but this run's threshold is fixed (DT off?)" prefix)
@@ -66,7 +66,7 @@ type ThresholdTracker(threshold: Threshold, floor: float) =
         match state.TryFind(prefix + ".history") with
         | Some h ->
             t.History.Clear()
-            t.History.AddRange(h.to_type(ScalarType.Float64).data<float> ())
+            t.History.AddRange(Host.values<float> h)
         | None -> ()
 
 module ThresholdTracker =

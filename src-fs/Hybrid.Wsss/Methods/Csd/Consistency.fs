@@ -1,6 +1,6 @@
 namespace Hybrid.Wsss.Methods.Csd
 
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Wsss
 
 /// CSD's dual semantic consistency (Eq. 3 and Eq. 5). M = the network's raw class score maps

@@ -29,7 +29,7 @@ module Csd =
                 raise (FileNotFoundException $"csd stage1={dir}: no {Path.GetFileName path} there; pass the --out folder of a finished `hybrid train --method cam` run (same backbone and pooling)")
             ctx.Log $"csd stage 1: the CAM baseline of {dir}"
             Train.restore path m
-            m.Model.eval () |> ignore
+            m.Model.eval ()
             Some m
 
     /// The stage-2 partner source: stage-1 masks of the single-label images, the loader's

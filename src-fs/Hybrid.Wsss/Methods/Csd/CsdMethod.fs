@@ -1,6 +1,6 @@
 namespace Hybrid.Wsss.Methods.Csd
 
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Vision
 open Hybrid.Wsss
 open Hybrid.Wsss.Training
@@ -55,7 +55,7 @@ module CsdMethod =
                       Background = bgView
                       BackgroundRegion = region } ]
 
-    let private zero (device: Device) = torch.zeros ([||], device = device)
+    let private zero (device: Device) = torch.zeros (Array.empty<int64>, device = device)
 
     /// One training step: L_cls on the batch (and on the pasted views with paste_cls), L_fg and
     /// L_bg between the network on each partner (teacher, no gradient) and on its pastes. One

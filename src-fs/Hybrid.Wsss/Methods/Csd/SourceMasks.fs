@@ -1,7 +1,7 @@
 namespace Hybrid.Wsss.Methods.Csd
 
 open System.Collections.Generic
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Data
 open Hybrid.Wsss
 open Hybrid.Wsss.Training
@@ -116,11 +116,11 @@ module SourceMasks =
             match rule with
             | CamThreshold t ->
                 let cams = Cam.multiScale (need "CAM" p.Cam) scales.Scales scales.Flip images labels // (n, K, H, W) in [0, 1], absent 0
-                let best = cams.amax(1L).data<float32> ()                                              // (n, H, W)
+                let best = Host.values<float32> (cams.amax(1L))                                        // (n, H, W)
                 group |> List.iteri (fun j (i, _) -> result[i] <- SourceMask.ofCam (float32 t) w h best[j * h * w .. (j + 1) * h * w - 1])
             | MethodPseudo ->
                 let batch = { Ids = group |> List.map (fun (i, _) -> ds[i].Id) |> Array.ofList; Images = images; Labels = labels; Masks = None; Saliency = None; Strong = None }
-                let pseudo = (need "pseudo-mask" p.Pseudo batch).data<int64> ()                      // (n, H, W)
+                let pseudo = Host.values<int64> (need "pseudo-mask" p.Pseudo batch)                  // (n, H, W)
                 group |> List.iteri (fun j (i, _) -> result[i] <- SourceMask.ofPseudo w h pseudo[j * h * w .. (j + 1) * h * w - 1])
             | GroundTruthOracle -> ()
         use _ng = torch.no_grad ()

@@ -1,7 +1,6 @@
 namespace Hybrid.Wsss.Methods.Plda
 
-open Hybrid.Torch
-open Hybrid.Torch.Modules
+open TorchSharp
 open Hybrid.Torch.Optim
 open Hybrid.Wsss
 open Hybrid.Wsss.Training
@@ -13,7 +12,7 @@ open Hybrid.Wsss.Training
 /// K foreground classes, D feature channels.
 type CamNetwork =
     { /// The baseline's trainable modules (backbone, classifier, anything it adds).
-      Model: Module
+      Model: torch.nn.Module
       /// Its optimiser groups (lr multipliers as the baseline's recipe).
       Groups: ParamGroup list
       /// D, the channels of the final feature.

@@ -1,6 +1,6 @@
 namespace Hybrid.Wsss.Methods.Plda
 
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Wsss
 
 /// Confident Pseudo-Supervision (Sec. III-E, Eq. 7-8). K foreground classes, C = K + 1 with
@@ -74,7 +74,7 @@ module ConfidentPseudoSupervision =
     /// index 0..K-1 (or -1) -> (B, h, w) with 255 elsewhere.
     let restrict (labels: Tensor) (domain: Tensor) (head: Tensor) : Tensor =
         use scope = torch.NewDisposeScope()
-        let agrees = labels.eq(head + 1.0).logical_and(labels.gt 0.0).logical_and domain // (B, h, w); head -1 never matches
+        let agrees = labels.eq(head + 1L).logical_and(labels.gt 0.0).logical_and domain // (B, h, w); head -1 never matches
         (labels.masked_fill (agrees.logical_not (), 255.0)).MoveToOuterDisposeScope()
 
     /// Supervised labels of one domain: confident labels of the distribution restricted to the domain.

@@ -1,7 +1,8 @@
 namespace Hybrid.Wsss.Methods.Plda
 
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Vision
+open Hybrid.Wsss
 open Hybrid.Wsss.Schedules
 
 /// L_da, the pixel-level domain alignment term, for each discriminator of Tab. VII. The

@@ -1,6 +1,6 @@
 namespace Hybrid.Wsss.Methods.Plda
 
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Wsss
 
 type private F = torch.nn.functional

@@ -1,6 +1,7 @@
 namespace Hybrid.Wsss.Methods.Plda
 
-open Hybrid.Torch
+open TorchSharp
+open Hybrid.Wsss
 
 /// Pixel-level maximum mean discrepancy (the MMD row of PLDA's Tab. VII): the squared MMD
 /// between the features of source and target pixels under a sum of Gaussian kernels
@@ -21,7 +22,7 @@ module PixelMmd =
         let total = float (n + m)
         let baseBw =
             use _ng = torch.no_grad ()
-            (d2.detach().sum () / (total * total - total) |> fun t -> t.item<float> ()) |> max 1e-8
+            (d2.detach().sum () / (total * total - total) |> Host.item<float>) |> max 1e-8
         let mutable k = torch.zeros_like d2
         for i in 0 .. kernels - 1 do
             let bw = baseBw * (multiplier ** (float i - float (kernels / 2)))

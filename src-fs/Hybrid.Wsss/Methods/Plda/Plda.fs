@@ -1,7 +1,7 @@
 namespace Hybrid.Wsss.Methods.Plda
 
-open Hybrid.Torch
-open Hybrid.Torch.Modules
+open TorchSharp
+open TorchSharp.Modules
 open Hybrid.Torch.Optim
 open Hybrid.Vision
 open Hybrid.Wsss
@@ -10,15 +10,16 @@ open Hybrid.Wsss.Training
 /// Everything PLDA trains: the baseline's modules plus the discriminator (absent for MMD)
 /// and the learned background scorer (absent with a fixed background), under stable names
 /// for checkpoints: baseline.*, discriminator.*, background.*.
-type PldaModel(baseline: Module, discriminator: DomainClassifier option, background: Conv2d option) as this =
-    inherit Module()
+type PldaModel(baseline: torch.nn.Module, discriminator: DomainClassifier option, background: Conv2d option) as this =
+    inherit torch.nn.Module("PldaModel")
 
     do
-        this.Adopt "baseline" baseline
-        discriminator |> Option.iter (fun d -> this.Adopt "discriminator" d)
-        background |> Option.iter (fun b -> this.Adopt "background" b)
+        this.register_module("baseline", baseline)
+        discriminator |> Option.iter (fun d -> this.register_module("discriminator", d))
+        background |> Option.iter (fun b -> this.register_module("background", b))
 
-    member private m.Adopt (name: string) (child: Module) = m.RegisterModule(name, child) |> ignore
+    /// Children are registered by name above; no field reflection.
+    override _.RegisterComponents() = ()
     member _.Baseline = baseline
     member _.Discriminator = discriminator
     member _.Background = background
@@ -114,15 +115,15 @@ module Plda =
         let bg =
             match cfg.Background with
             | LearnedBackground ->
-                let conv = new Conv2d(net.Channels, 1L, 1L)
-                init.zeros_ conv.weight |> ignore
-                conv.bias |> Option.ofObj |> Option.iter (fun b -> init.zeros_ b |> ignore)
+                let conv = torch.nn.Conv2d(net.Channels, 1L, 1L)
+                torch.nn.init.zeros_ conv.weight |> ignore
+                conv.bias |> Option.ofObj |> Option.iter (fun b -> torch.nn.init.zeros_ b |> ignore)
                 Some conv
             | FixedBackground -> None
         match net.Model.parameters () |> Seq.tryHead with
         | Some p ->
-            disc |> Option.iter (fun d -> d.to_device p.device |> ignore)
-            bg |> Option.iter (fun b -> b.to_device p.device |> ignore)
+            disc |> Option.iter (fun d -> d.``to``(p.device) |> ignore)
+            bg |> Option.iter (fun b -> b.``to``(p.device) |> ignore)
         | None -> ()
         let model = new PldaModel(net.Model, disc, bg)
         let pamr = Pamr(cfg.PamrIterations, (cfg.PamrDilations |> Array.ofList :> System.Collections.Generic.IReadOnlyList<int>))

@@ -1,6 +1,7 @@
 namespace Hybrid.Wsss.Methods.Plda
 
-open Hybrid.Torch
+open TorchSharp
+open Hybrid.Wsss
 
 /// What PLDA's domains and pseudo labels looked like during a run, accumulated over steps
 /// whose batches carry ground-truth masks (never used for training; for finding out why a
@@ -51,8 +52,8 @@ type PldaDiagnostics() =
     member _.Observe (gt: Tensor) (domains: Domains) (cpsSource: Tensor option) (cpsTarget: Tensor option) =
         use _ng = torch.no_grad ()
         use scope = torch.NewDisposeScope()
-        let count (t: Tensor) = t.sum().item<int64> ()
-        let cls = domains.Head + 1.0                                    // (B, h, w) label of the assigned class
+        let count (t: Tensor) = Host.item<int64> (t.sum())
+        let cls = domains.Head + 1L                                     // (B, h, w) label of the assigned class
         let hit = gt.eq cls                                             // (B, h, w)
         steps <- steps + 1
         pixels <- pixels + gt.numel ()

@@ -2,7 +2,7 @@
 module Hybrid.Wsss.Methods.Plda.PldaMethod
 
 open System
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Wsss.Training
 open Hybrid.Wsss.Methods.Cam
 
@@ -33,7 +33,7 @@ let set (key: string) (value: string) (s: Settings) : Settings =
 
 /// The CAM baseline network as PLDA sees it: split at the backbone's final feature, its loss
 /// the baseline's image-level loss on the pooled scores.
-let ofCamNet (net: CamNet) (baseline: CamBaseline.Config) (groups: Optim.ParamGroup list) : CamNetwork =
+let ofCamNet (net: CamNet) (baseline: CamBaseline.Config) (groups: Hybrid.Torch.Optim.ParamGroup list) : CamNetwork =
     { Model = net
       Groups = groups
       Channels = net.Classifier.Channels

@@ -2,8 +2,7 @@
 /// second stage of multi-stage methods (on pseudo masks: CoSA-MS, CSD/PLDA seeds -> seg).
 module Hybrid.Wsss.Methods.Supervised
 
-open Hybrid.Torch
-open Hybrid.Torch.Modules
+open TorchSharp
 open Hybrid.Vision.Backbones
 open Hybrid.Vision.Heads
 open Hybrid.Wsss
@@ -11,11 +10,13 @@ open Hybrid.Wsss.Training
 
 /// DeepLab-LargeFOV on a backbone: images (B, 3, H, W) -> logits (B, K + 1, h, w).
 type SegNet(backbone: Backbone, classes: int64, head: LargeFovConfig) as this =
-    inherit Module<Tensor, Tensor>()
+    inherit torch.nn.Module<Tensor, Tensor>("SegNet")
     let decoder = new DeepLabLargeFov(backbone.Info.Channels, classes + 1L, head)
     do
-        this.RegisterModule("backbone", backbone) |> ignore
-        this.RegisterModule("decoder", decoder) |> ignore
+        this.register_module("backbone", backbone)
+        this.register_module("decoder", decoder)
+    /// Children are registered by name above; no field reflection.
+    override _.RegisterComponents() = ()
     member _.Backbone = backbone
     member _.Decoder = decoder
     override _.forward images =
@@ -41,10 +42,10 @@ let segmentationLoss (logits: Tensor) (masks: Tensor) =
     Losses.crossEntropy up masks
 
 let create (env: MethodEnv) (cfg: Config) : Method =
-    let net = new SegNet(MethodEnv.backbone env, int64 env.Classes, cfg.Head)
+    let net = new SegNet(MethodEnv.backbone env, int64 env.Classes, cfg.Head) |> MethodEnv.place env
     let groups =
-        [ Optim.ParamGroup(net.Backbone.parameters () |> Seq.filter (fun p -> p.requires_grad), 1.0, name = "backbone")
-          Optim.ParamGroup(net.Decoder.parameters (), MethodEnv.headLrMult env cfg.NewLayerLr, name = "decoder") ]
+        [ Hybrid.Torch.Optim.ParamGroup(net.Backbone.parameters () |> Seq.filter (fun p -> p.requires_grad), 1.0, name = "backbone")
+          Hybrid.Torch.Optim.ParamGroup(net.Decoder.parameters (), MethodEnv.headLrMult env cfg.NewLayerLr, name = "decoder") ]
     { Name = "supervised"
       Model = net
       Groups = groups

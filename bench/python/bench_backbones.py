@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""PyTorch twin of Program.cs: the same backbones, input sizes, batches and passes, timed in
-Python with Debian's python3-torch (run it with the interpreter that has torch, e.g.
-`python3 bench/Hybrid.Bench.Backbones/pytorch_twin.py [name ...]`). ResNets come from
-torchvision (layer4 / layer3 dilated by hand for BasicBlocks, which torchvision refuses);
-the ViTs and WideResNet-38 from the name mirrors in tests/Hybrid.Vision.Tests/Fixtures/Backbones.
-tiny_resnet is built as torchvision's ResNet class allows no 32-wide stem; it is skipped."""
+"""PyTorch twin of `hybrid-bench backbones` (bench/Hybrid.Bench/Backbones/BackboneSpeed.cs):
+the same backbones, input sizes, batch 1 and passes, timed in Python with Debian's
+python3-torch and python3-torchvision (PyTorch 1.13, its own libtorch 1.13; ours runs
+TorchSharp's libtorch 2.10):
+
+    /usr/bin/python3 bench/python/bench_backbones.py [name ...]
+
+ResNets come from torchvision (layer4 dilated by hand for BasicBlocks, which torchvision
+refuses); the ViTs and WideResNet-38 from the name mirrors in
+tests/Hybrid.Vision.Tests/Fixtures/Backbones/make_fixtures.py. tiny_resnet has no twin
+(torchvision's ResNet class allows no 32-wide stem); it is skipped."""
 import importlib.util
 import os
 import statistics
