@@ -1,5 +1,5 @@
-using Hybrid.Torch;
-using Hybrid.Torch.Modules;
+
+using TorchSharp.Modules;
 
 namespace Hybrid.Vision;
 
@@ -15,16 +15,19 @@ namespace Hybrid.Vision;
 /// two spatial dims (so chunks of matrix rows can bring real neighbouring rows as their halo):
 /// (B, 2, R + 2, M + 2) -> (B, 2, R, M).
 /// </summary>
-public sealed class AffinityFusion : Module<Tensor, Tensor>
+public sealed class AffinityFusion : nn.Module<Tensor, Tensor>
 {
     public Conv2d mix { get; }
     public Conv2d weigh { get; }
 
-    public AffinityFusion(long hidden = 2)
+    public AffinityFusion(long hidden = 2) : base(nameof(AffinityFusion))
     {
-        mix = RegisterModule("mix", new Conv2d(2, hidden, 3, padding: 0, bias: false));
-        weigh = RegisterModule("weigh", new Conv2d(hidden, 2, 1));
+        mix = this.Child("mix", nn.Conv2d(2, hidden, 3, bias: false));   // no padding: forward's input comes padded
+        weigh = this.Child("weigh", nn.Conv2d(hidden, 2, 1));
     }
+
+    /// <summary>Children are registered by name above; no field reflection.</summary>
+    protected override void RegisterComponents() { }
 
     public override Tensor forward(Tensor paddedPair)
     {

@@ -1,4 +1,3 @@
-using Hybrid.Torch;
 
 namespace Hybrid.Vision;
 
@@ -82,11 +81,11 @@ public static class AffinityRandomWalk
         var f = feature.reshape(s[0], s[1], n).transpose(1, 2).contiguous();  // (B, N, D)
         var dist = torch.cdist(f, f, 1) / s[1];                            // (B, N, N): mean |f_i - f_j|
         var aff = (-dist).exp();                                           // (B, N, N)
-        var ys = torch.arange(0, n, 1, ScalarType.Float32).div(s[3]).floor(); // (N)
-        var xs = torch.arange(0, n, 1, ScalarType.Float32).remainder(s[3]);   // (N)
+        var ys = torch.arange(0, n, 1, ScalarType.Float32, feature.device).div(s[3]).floor(); // (N)
+        var xs = torch.arange(0, n, 1, ScalarType.Float32, feature.device).remainder(s[3]);   // (N)
         var dy = ys.unsqueeze(1) - ys.unsqueeze(0);                        // (N, N)
         var dx = xs.unsqueeze(1) - xs.unsqueeze(0);                        // (N, N)
         var near = (dy * dy + dx * dx).lt(radius * radius).to(aff.dtype);  // (N, N)
-        return (aff * near.to(aff.device)).MoveToOuterDisposeScope();      // (B, N, N)
+        return (aff * near).MoveToOuterDisposeScope();                     // (B, N, N)
     }
 }

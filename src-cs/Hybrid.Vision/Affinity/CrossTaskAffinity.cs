@@ -1,5 +1,4 @@
-using Hybrid.Torch;
-using F = Hybrid.Torch.torch.nn.functional;
+using F = TorchSharp.torch.nn.functional;
 
 namespace Hybrid.Vision;
 

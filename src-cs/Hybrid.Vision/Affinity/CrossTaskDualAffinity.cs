@@ -1,6 +1,4 @@
-using Hybrid.Torch;
-using Hybrid.Torch.Modules;
-using F = Hybrid.Torch.torch.nn.functional;
+using F = TorchSharp.torch.nn.functional;
 
 namespace Hybrid.Vision;
 
@@ -39,7 +37,7 @@ namespace Hybrid.Vision;
 /// O(ChunkRows x N); with gradients, autograd still keeps each chunk's softmax for the backward
 /// pass, so training memory stays O(N^2) (only the transient peak is bounded).
 /// </summary>
-public sealed class CrossTaskDualAffinity : Module
+public sealed class CrossTaskDualAffinity : nn.Module<Tensor, Tensor, DualAffinityOutput>
 {
     public DualAffinityOptions Options { get; }
     public TaskAffinityEmbedding? saliency { get; }
@@ -47,21 +45,24 @@ public sealed class CrossTaskDualAffinity : Module
     public AffinityFusion? pairwise_fusion { get; }
     public AffinityFusion? unary_fusion { get; }
 
-    public CrossTaskDualAffinity(DualAffinityOptions options)
+    public CrossTaskDualAffinity(DualAffinityOptions options) : base(nameof(CrossTaskDualAffinity))
     {
         options.Validate();
         Options = options;
         var dual = options.Variant == AffinityVariant.Dual;
         var keyChannels = options.KeyChannels ?? options.Channels;
         var crossTask = options.Source == AffinitySource.CrossTask;
-        if (crossTask) saliency = RegisterModule("saliency", new TaskAffinityEmbedding(options.Channels, keyChannels, dual));
-        segmentation = RegisterModule("segmentation", new TaskAffinityEmbedding(options.Channels, keyChannels, dual));
+        if (crossTask) saliency = this.Child("saliency", new TaskAffinityEmbedding(options.Channels, keyChannels, dual));
+        segmentation = this.Child("segmentation", new TaskAffinityEmbedding(options.Channels, keyChannels, dual));
         if (crossTask)
         {
-            pairwise_fusion = RegisterModule("pairwise_fusion", new AffinityFusion(options.FusionHidden));
-            if (dual) unary_fusion = RegisterModule("unary_fusion", new AffinityFusion(options.FusionHidden));
+            pairwise_fusion = this.Child("pairwise_fusion", new AffinityFusion(options.FusionHidden));
+            if (dual) unary_fusion = this.Child("unary_fusion", new AffinityFusion(options.FusionHidden));
         }
     }
+
+    /// <summary>Children are registered by name above; no field reflection.</summary>
+    protected override void RegisterComponents() { }
 
     public CrossTaskDualAffinity(long channels, AffinityVariant variant = AffinityVariant.Dual, long? chunkRows = null)
         : this(new DualAffinityOptions(channels, variant, ChunkRows: chunkRows)) { }
@@ -70,7 +71,7 @@ public sealed class CrossTaskDualAffinity : Module
     /// Enhances the saliency and segmentation features (each (B, C, H, W)) and returns them
     /// with the learned affinity, which refines predictions and CAMs of the same H x W.
     /// </summary>
-    public DualAffinityOutput forward(Tensor saliencyFeatures, Tensor segmentationFeatures)
+    public override DualAffinityOutput forward(Tensor saliencyFeatures, Tensor segmentationFeatures)
     {
         var ss = saliencyFeatures.shape;
         var sg = segmentationFeatures.shape;

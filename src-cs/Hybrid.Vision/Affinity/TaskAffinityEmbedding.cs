@@ -1,5 +1,5 @@
-using Hybrid.Torch;
-using Hybrid.Torch.Modules;
+
+using TorchSharp.Modules;
 
 namespace Hybrid.Vision;
 
@@ -8,20 +8,23 @@ namespace Hybrid.Vision;
 /// 1x1 convolutions (pairwise affinity, Eq. 2-5) and, for the dual variant, a 1x1 convolution
 /// to one channel whose softmax over all positions is the unary affinity (Eq. 8-9).
 /// </summary>
-public sealed class TaskAffinityEmbedding : Module
+public sealed class TaskAffinityEmbedding : nn.Module
 {
     public Conv2d query { get; }
     public Conv2d key { get; }
     public Conv2d value { get; }
     public Conv2d? unary { get; }
 
-    public TaskAffinityEmbedding(long channels, long keyChannels, bool withUnary)
+    public TaskAffinityEmbedding(long channels, long keyChannels, bool withUnary) : base(nameof(TaskAffinityEmbedding))
     {
-        query = RegisterModule("query", new Conv2d(channels, keyChannels, 1));
-        key = RegisterModule("key", new Conv2d(channels, keyChannels, 1));
-        value = RegisterModule("value", new Conv2d(channels, channels, 1));
-        if (withUnary) unary = RegisterModule("unary", new Conv2d(channels, 1, 1));
+        query = this.Child("query", nn.Conv2d(channels, keyChannels, 1));
+        key = this.Child("key", nn.Conv2d(channels, keyChannels, 1));
+        value = this.Child("value", nn.Conv2d(channels, channels, 1));
+        if (withUnary) unary = this.Child("unary", nn.Conv2d(channels, 1, 1));
     }
+
+    /// <summary>Children are registered by name above; no field reflection.</summary>
+    protected override void RegisterComponents() { }
 
     /// <summary>Embeds features (B, C, H, W); the result's tensors belong to the caller's scope.</summary>
     internal TaskEmbedding Embed(Tensor features, bool scaleLogits)

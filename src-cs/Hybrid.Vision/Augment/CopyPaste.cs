@@ -1,5 +1,4 @@
-using Hybrid.Torch;
-using F = Hybrid.Torch.torch.nn.functional;
+using F = TorchSharp.torch.nn.functional;
 
 namespace Hybrid.Vision;
 
@@ -79,9 +78,9 @@ public static class CopyPaste
         var pasteMask = region == PasteRegion.Foreground ? fg : 1.0 - fg; // (Hs, Ws)
         if (region == PasteRegion.Background && windowMargin is { } m)
         {
-            var window = torch.zeros(new[] { hs, ws });
+            var window = torch.zeros(new[] { hs, ws }, pasteMask.dtype, pasteMask.device); // (Hs, Ws)
             var (y0, x0, y1, x1) = (Math.Max(0, bbox.y0 - m), Math.Max(0, bbox.x0 - m), Math.Min(hs, bbox.y1 + m), Math.Min(ws, bbox.x1 + m));
-            window.slice(0, y0, y1).slice(1, x0, x1).fill_(1);
+            window.slice(0, y0, y1, 1).slice(1, x0, x1, 1).fill_(1);
             pasteMask = pasteMask * window;
         }
         var box = BoundingBox(pasteMask) ?? throw new ArgumentException($"copy-paste: the source has no {region.ToString().ToLowerInvariant()} pixels to paste");
@@ -129,12 +128,11 @@ public static class CopyPaste
     /// <summary>Half-open bounding box (y0, x0, y1, x1) of the non-zero pixels of (H, W), or null.</summary>
     public static (long y0, long x0, long y1, long x1)? BoundingBox(Tensor mask)
     {
-        using var nz = mask.gt(0).nonzero();                              // (n, 2)
+        using var scope = torch.NewDisposeScope();
+        var nz = mask.gt(0).nonzero();                                    // (n, 2)
         if (nz.size(0) == 0) return null;
-        using var lo = nz.amin(0);
-        using var hi = nz.amax(0);
-        var l = lo.data<long>();
-        var h = hi.data<long>();
+        var l = nz.amin(0).cpu().data<long>().ToArray();                  // (2): first row and column
+        var h = nz.amax(0).cpu().data<long>().ToArray();                  // (2): last row and column
         return (l[0], l[1], h[0] + 1, h[1] + 1);
     }
 
@@ -146,8 +144,8 @@ public static class CopyPaste
         var ty0 = Math.Max(0, place.Top); var ty1 = Math.Min(ht, hs + place.Top);
         var tx0 = Math.Max(0, place.Left); var tx1 = Math.Min(wt, ws + place.Left);
         if (ty0 >= ty1 || tx0 >= tx1) return canvas;
-        using var dst = canvas.slice(1, ty0, ty1).slice(2, tx0, tx1);     // view (K, h, w)
-        using var src = map.slice(1, ty0 - place.Top, ty1 - place.Top).slice(2, tx0 - place.Left, tx1 - place.Left); // (K, h, w)
+        using var dst = canvas.slice(1, ty0, ty1, 1).slice(2, tx0, tx1, 1); // view (K, h, w)
+        using var src = map.slice(1, ty0 - place.Top, ty1 - place.Top, 1).slice(2, tx0 - place.Left, tx1 - place.Left, 1); // (K, h, w)
         dst.copy_(src);                                                   // keeps autograd: the canvas joins the graph
         return canvas;
     }
@@ -159,7 +157,7 @@ public static class CopyPaste
     private static Tensor Blur(Tensor m, int r)
     {
         using var x = m.view(1, 1, m.size(0), m.size(1));                 // (1, 1, H, W)
-        using var b = F.avg_pool2d(x, 2 * r + 1, stride: 1, padding: r, count_include_pad: true); // (1, 1, H, W)
+        using var b = F.avg_pool2d(x, new long[] { 2 * r + 1, 2 * r + 1 }, new long[] { 1, 1 }, new long[] { r, r }, count_include_pad: true); // (1, 1, H, W)
         return b.view(m.size(0), m.size(1));                              // (H, W)
     }
 
@@ -167,7 +165,7 @@ public static class CopyPaste
     {
         if (t.dim() != 3 || t.size(0) != 3)
             throw new ArgumentException($"copy-paste: the {name} image must be (3, H, W), got [{string.Join(", ", t.shape)}]");
-        if (!t.dtype.IsFloatingPoint())
+        if (!torch.is_floating_point(t.dtype))
             throw new ArgumentException($"copy-paste: the {name} image must be floating point, got {t.dtype}; convert it with .to(ScalarType.Float32)");
     }
 }

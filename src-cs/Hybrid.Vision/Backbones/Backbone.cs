@@ -1,6 +1,3 @@
-using Hybrid.Torch;
-using Hybrid.Torch.Modules;
-
 namespace Hybrid.Vision.Backbones;
 
 /// <summary>
@@ -9,8 +6,16 @@ namespace Hybrid.Vision.Backbones;
 /// <see cref="Info"/>. Parameter names follow the checkpoint family the backbone comes from
 /// (torchvision, timm, PSA), so their state dicts load as they are.
 /// </summary>
-public abstract class Backbone : Module<Tensor, Features>
+public abstract class Backbone : nn.Module<Tensor, Features>
 {
+    protected Backbone(string name) : base(name) { }
+
+    /// <summary>Children and parameters are registered by name in the constructors; no field reflection.</summary>
+    protected override void RegisterComponents() { }
+
+    /// <summary>Number of parameter elements (what <see cref="BackboneSpec.ParameterCount"/> states).</summary>
+    public long parameter_count() => parameters().Sum(p => p.numel());
+
     /// <summary>The registry name (e.g. "resnet50").</summary>
     public abstract string Name { get; }
 
@@ -35,7 +40,7 @@ public abstract class Backbone : Module<Tensor, Features>
     {
         if (x.dim() != 4 || x.size(1) != 3)
             throw new ArgumentException($"{Name}: expected a normalised image batch (B, 3, H, W), got [{string.Join(", ", x.shape)}]");
-        if (!x.dtype.IsFloatingPoint())
+        if (!torch.is_floating_point(x.dtype))
             throw new ArgumentException($"{Name}: expected a floating-point image batch, got {x.dtype}; convert and normalise it first (ImageNormalization.Normalize)");
         if (x.size(2) < minSide || x.size(3) < minSide)
             throw new ArgumentException($"{Name}: input {x.size(2)}x{x.size(3)} is smaller than the minimum {minSide}x{minSide}");

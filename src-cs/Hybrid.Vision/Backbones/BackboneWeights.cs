@@ -1,5 +1,3 @@
-using Hybrid.Torch;
-using Hybrid.Torch.Modules;
 using Hybrid.Torch.Serialization;
 
 namespace Hybrid.Vision.Backbones;
@@ -8,7 +6,7 @@ namespace Hybrid.Vision.Backbones;
 public enum CheckpointFormat { PyTorch, Safetensors }
 
 /// <summary>
-/// Loads pretrained state dicts (torch.save files, zip or legacy, through <see cref="TorchSaveReader"/>; or safetensors)
+/// Loads pretrained state dicts (torch.save files of PyTorch >= 1.6, through <see cref="PyTorchFile"/>; or safetensors)
 /// into backbones whose parameter names follow torchvision / timm / PSA, and reports what
 /// happened (<see cref="WeightsReport"/>).
 /// </summary>
@@ -27,13 +25,14 @@ public static class BackboneWeights
         if (ext is ".pth" or ".pt" or ".bin" or ".tar" or ".ckpt") return CheckpointFormat.PyTorch;
         var head = new byte[2];
         using (var fs = File.OpenRead(file)) _ = fs.Read(head, 0, 2);
-        // torch.save writes a zip archive ("PK") or, in the legacy format, a pickle (0x80 protocol opcode).
+        // torch.save writes a zip archive ("PK") or, in the legacy format, a pickle (0x80 protocol
+        // opcode); PyTorchFile reads the zip format and names the legacy one in its error.
         return (head[0] == (byte)'P' && head[1] == (byte)'K') || head[0] == 0x80 ? CheckpointFormat.PyTorch : CheckpointFormat.Safetensors;
     }
 
     /// <summary>Reads every tensor of a checkpoint by dotted name (the caller disposes them).</summary>
     public static Dictionary<string, Tensor> Read(string file) =>
-        FormatOf(file) == CheckpointFormat.Safetensors ? Safetensors.Load(file).Tensors : TorchSaveReader.Load(file);
+        FormatOf(file) == CheckpointFormat.Safetensors ? Safetensors.Load(file).Tensors : PyTorchFile.Load(file);
 
     /// <summary>Loads <paramref name="file"/> into <paramref name="backbone"/> (matching tensors are
     /// copied, nothing else is touched) and returns the report; throws only when the file cannot be read.</summary>
@@ -94,7 +93,7 @@ public static class BackboneWeights
             source2[k] = value;
         }
 
-        var report = backbone.load_state_dict(source2, strict: false);
+        var report = StateDicts.Load(backbone, source2, strict: false);
         // Checkpoints written before PyTorch 0.4.1 (e.g. torchvision's original ResNet files) lack
         // BatchNorm's num_batches_tracked; PyTorch leaves the counter at 0, and so do we.
         var defaulted = report.Missing.Where(k => k.EndsWith(".num_batches_tracked", StringComparison.Ordinal) || k == "num_batches_tracked").ToList();

@@ -1,4 +1,3 @@
-using Hybrid.Torch;
 using Hybrid.Torch.Serialization;
 
 namespace Hybrid.Vision.Backbones;

@@ -1,4 +1,3 @@
-using Hybrid.Torch;
 
 namespace Hybrid.Vision.Backbones;
 

@@ -1,4 +1,3 @@
-using Hybrid.Torch;
 
 namespace Hybrid.Vision.Backbones;
 
@@ -36,14 +35,14 @@ public sealed record ImageNormalization(double[] Mean, double[] Std)
 
     private (Tensor Mean, Tensor Std) Broadcastable(Tensor x)
     {
-        var rank = x.dim();
+        var rank = (int)x.dim();
         if (rank is not (3 or 4) || x.size(rank - 3) != 3)
             throw new ArgumentException($"expected an RGB image (3, H, W) or batch (B, 3, H, W), got [{string.Join(", ", x.shape)}]");
-        if (!x.dtype.IsFloatingPoint())
+        if (!torch.is_floating_point(x.dtype))
             throw new ArgumentException($"expected a floating-point image with values in [0, 1], got {x.dtype}; divide uint8 images by 255 first");
         var shape = rank == 4 ? new long[] { 1, 3, 1, 1 } : new long[] { 3, 1, 1 };
-        using var m = torch.tensor(Mean.Select(v => (float)v).ToArray(), shape);
-        using var s = torch.tensor(Std.Select(v => (float)v).ToArray(), shape);
-        return (m.to(x.device, x.dtype), s.to(x.device, x.dtype));
+        var m = torch.tensor(Mean, shape, x.dtype, x.device);               // (1, 3, 1, 1) or (3, 1, 1)
+        var s = torch.tensor(Std, shape, x.dtype, x.device);
+        return (m, s);
     }
 }

@@ -1,6 +1,6 @@
-using Hybrid.Torch;
 using Hybrid.Torch.Modules;
-using F = Hybrid.Torch.torch.nn.functional;
+using TorchSharp.Modules;
+using F = TorchSharp.torch.nn.functional;
 
 namespace Hybrid.Vision.Backbones;
 
@@ -40,7 +40,7 @@ public sealed record ResNetConfig(ResNetBlockKind Block, int[] Layers, long[] Wi
 public sealed class ResNet : Backbone
 {
     private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    private readonly nn.Module<Tensor, Tensor> bn1;
     private readonly bool maxpool;
     private readonly Sequential[] layers;
 
@@ -48,15 +48,15 @@ public sealed class ResNet : Backbone
     public override FeatureInfo Info { get; }
     public ResNetConfig Config { get; }
 
-    public ResNet(string name, ResNetConfig config, OutputStride outputStride = OutputStride.Sixteen, bool frozenBatchNorm = false)
+    public ResNet(string name, ResNetConfig config, OutputStride outputStride = OutputStride.Sixteen, bool frozenBatchNorm = false) : base(nameof(ResNet))
     {
         Name = name;
         Config = config;
         maxpool = config.ImageNetStem;
         conv1 = config.ImageNetStem
-            ? RegisterModule("conv1", new Conv2d(3, config.StemWidth, 7, 2, 3, bias: false))
-            : RegisterModule("conv1", new Conv2d(3, config.StemWidth, 3, 2, 1, bias: false));
-        bn1 = RegisterModule("bn1", new BatchNorm2d(config.StemWidth, frozen: frozenBatchNorm));
+            ? this.Child("conv1", nn.Conv2d(3, config.StemWidth, 7, stride: 2, padding: 3, bias: false))
+            : this.Child("conv1", nn.Conv2d(3, config.StemWidth, 3, stride: 2, padding: 1, bias: false));
+        bn1 = this.Child("bn1", Norms.BatchNorm2d(config.StemWidth, frozenBatchNorm));
 
         // Which of layer2..layer4 trade their stride for dilation.
         var dilate = outputStride switch
@@ -75,7 +75,7 @@ public sealed class ResNet : Backbone
             var previousDilation = dilation;
             if (i > 0 && dilate[i - 1]) { dilation *= s; s = 1; }
             var planes = config.Widths[i];
-            var blocks = new List<Module<Tensor, Tensor>>();
+            var blocks = new List<nn.Module<Tensor, Tensor>>();
             for (var b = 0; b < config.Layers[i]; b++)
             {
                 var (st, d) = b == 0 ? (s, previousDilation) : (1L, dilation);
@@ -84,7 +84,7 @@ public sealed class ResNet : Backbone
                     : new Bottleneck(inplanes, planes, st, d, frozenBatchNorm));
                 inplanes = planes * config.Expansion;
             }
-            layers[i] = RegisterModule($"layer{i + 1}", new Sequential(blocks.ToArray()));
+            layers[i] = this.Child($"layer{i + 1}", nn.Sequential(blocks));
         }
         Info = InfoFor(config, outputStride);
         InitWeights();
@@ -102,7 +102,7 @@ public sealed class ResNet : Backbone
     private void InitWeights()
     {
         foreach (var (_, m) in named_modules())
-            if (m is Conv2d c) init.kaiming_normal_(c.weight, fanOut: true);
+            if (m is Conv2d c) nn.init.kaiming_normal_(c.weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
     }
 
     public override bool IsIgnorableCheckpointKey(string key) => key is "fc.weight" or "fc.bias";
@@ -116,7 +116,7 @@ public sealed class ResNet : Backbone
         var cur = n.relu();
         if (maxpool)
         {
-            var p = F.max_pool2d(cur, 3, 2, 1);                               // (B, C0, H/4, W/4)
+            var p = F.max_pool2d(cur, new long[] { 3, 3 }, new long[] { 2, 2 }, new long[] { 1, 1 }); // (B, C0, H/4, W/4)
             cur.Dispose();
             cur = p;
         }

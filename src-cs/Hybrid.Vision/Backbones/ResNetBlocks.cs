@@ -1,15 +1,20 @@
-using Hybrid.Torch;
 using Hybrid.Torch.Modules;
+using TorchSharp.Modules;
 
 namespace Hybrid.Vision.Backbones;
 
 /// <summary>The two residual blocks of torchvision's ResNets, with its parameter names
 /// (conv1, bn1, conv2, bn2[, conv3, bn3], downsample.0 / downsample.1).</summary>
-public abstract class ResNetBlock : Module<Tensor, Tensor>
+public abstract class ResNetBlock : nn.Module<Tensor, Tensor>
 {
+    protected ResNetBlock(string name) : base(name) { }
+
+    /// <summary>Children are registered by name in the constructors; no field reflection.</summary>
+    protected override void RegisterComponents() { }
+
     protected static Sequential? Downsample(long inplanes, long outplanes, long stride, bool frozenBn) =>
         stride == 1 && inplanes == outplanes ? null
-        : new Sequential(new Conv2d(inplanes, outplanes, 1, stride, bias: false), new BatchNorm2d(outplanes, frozen: frozenBn));
+        : nn.Sequential(nn.Conv2d(inplanes, outplanes, 1, stride: stride, bias: false), Norms.BatchNorm2d(outplanes, frozenBn));
 }
 
 /// <summary>Two 3x3 convolutions (ResNet-18/34). torchvision rejects dilation in this block;
@@ -18,17 +23,17 @@ public sealed class BasicBlock : ResNetBlock
 {
     public const long Expansion = 1;
     private readonly Conv2d conv1, conv2;
-    private readonly BatchNorm2d bn1, bn2;
+    private readonly nn.Module<Tensor, Tensor> bn1, bn2;
     private readonly Sequential? downsample;
 
-    public BasicBlock(long inplanes, long planes, long stride, long dilation, bool frozenBn)
+    public BasicBlock(long inplanes, long planes, long stride, long dilation, bool frozenBn) : base(nameof(BasicBlock))
     {
-        conv1 = RegisterModule("conv1", new Conv2d(inplanes, planes, 3, stride, dilation, dilation, bias: false));
-        bn1 = RegisterModule("bn1", new BatchNorm2d(planes, frozen: frozenBn));
-        conv2 = RegisterModule("conv2", new Conv2d(planes, planes, 3, 1, dilation, dilation, bias: false));
-        bn2 = RegisterModule("bn2", new BatchNorm2d(planes, frozen: frozenBn));
+        conv1 = this.Child("conv1", nn.Conv2d(inplanes, planes, 3, stride: stride, padding: dilation, dilation: dilation, bias: false));
+        bn1 = this.Child("bn1", Norms.BatchNorm2d(planes, frozenBn));
+        conv2 = this.Child("conv2", nn.Conv2d(planes, planes, 3, stride: 1, padding: dilation, dilation: dilation, bias: false));
+        bn2 = this.Child("bn2", Norms.BatchNorm2d(planes, frozenBn));
         downsample = Downsample(inplanes, planes * Expansion, stride, frozenBn);
-        if (downsample is not null) RegisterModule("downsample", downsample);
+        if (downsample is not null) this.Child("downsample", downsample);
     }
 
     public override Tensor forward(Tensor x)                                  // (B, Cin, H, W)
@@ -50,19 +55,19 @@ public sealed class Bottleneck : ResNetBlock
 {
     public const long Expansion = 4;
     private readonly Conv2d conv1, conv2, conv3;
-    private readonly BatchNorm2d bn1, bn2, bn3;
+    private readonly nn.Module<Tensor, Tensor> bn1, bn2, bn3;
     private readonly Sequential? downsample;
 
-    public Bottleneck(long inplanes, long planes, long stride, long dilation, bool frozenBn)
+    public Bottleneck(long inplanes, long planes, long stride, long dilation, bool frozenBn) : base(nameof(Bottleneck))
     {
-        conv1 = RegisterModule("conv1", new Conv2d(inplanes, planes, 1, bias: false));
-        bn1 = RegisterModule("bn1", new BatchNorm2d(planes, frozen: frozenBn));
-        conv2 = RegisterModule("conv2", new Conv2d(planes, planes, 3, stride, dilation, dilation, bias: false));
-        bn2 = RegisterModule("bn2", new BatchNorm2d(planes, frozen: frozenBn));
-        conv3 = RegisterModule("conv3", new Conv2d(planes, planes * Expansion, 1, bias: false));
-        bn3 = RegisterModule("bn3", new BatchNorm2d(planes * Expansion, frozen: frozenBn));
+        conv1 = this.Child("conv1", nn.Conv2d(inplanes, planes, 1, bias: false));
+        bn1 = this.Child("bn1", Norms.BatchNorm2d(planes, frozenBn));
+        conv2 = this.Child("conv2", nn.Conv2d(planes, planes, 3, stride: stride, padding: dilation, dilation: dilation, bias: false));
+        bn2 = this.Child("bn2", Norms.BatchNorm2d(planes, frozenBn));
+        conv3 = this.Child("conv3", nn.Conv2d(planes, planes * Expansion, 1, bias: false));
+        bn3 = this.Child("bn3", Norms.BatchNorm2d(planes * Expansion, frozenBn));
         downsample = Downsample(inplanes, planes * Expansion, stride, frozenBn);
-        if (downsample is not null) RegisterModule("downsample", downsample);
+        if (downsample is not null) this.Child("downsample", downsample);
     }
 
     public override Tensor forward(Tensor x)                                  // (B, Cin, H, W)

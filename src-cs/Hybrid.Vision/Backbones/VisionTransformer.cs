@@ -1,5 +1,4 @@
-using Hybrid.Torch;
-using Hybrid.Torch.Modules;
+using TorchSharp.Modules;
 
 namespace Hybrid.Vision.Backbones;
 
@@ -26,7 +25,8 @@ public sealed record ViTConfig(long Dim, int Depth, long Heads, long Patch = 16,
 public sealed class VisionTransformer : Backbone
 {
     private readonly PatchEmbed patch_embed;
-    private readonly Parameter cls_token, pos_embed;
+    // Not readonly: Module.to(dtype / device) replaces parameters through their fields.
+    private Parameter cls_token, pos_embed;
     private readonly ModuleList<TransformerBlock> blocks;
     private readonly LayerNorm norm;
 
@@ -35,30 +35,30 @@ public sealed class VisionTransformer : Backbone
     public ViTConfig Config { get; }
     public PosEmbedInterpolation Interpolation { get; }
 
-    public VisionTransformer(string name, ViTConfig config, double dropPathRate = 0, PosEmbedInterpolation interpolation = PosEmbedInterpolation.Bicubic)
+    public VisionTransformer(string name, ViTConfig config, double dropPathRate = 0, PosEmbedInterpolation interpolation = PosEmbedInterpolation.Bicubic) : base(nameof(VisionTransformer))
     {
         if (dropPathRate is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(dropPathRate), dropPathRate, "drop-path rate must be in [0, 1)");
         Name = name;
         Config = config;
         Interpolation = interpolation;
         var d = config.Dim;
-        patch_embed = RegisterModule("patch_embed", new PatchEmbed(config.Patch, d));
-        using (var c = torch.zeros(new[] { 1L, 1, d })) cls_token = RegisterParameter("cls_token", new Parameter(c))!;
-        using (var p = torch.zeros(new[] { 1L, config.TrainGrid * config.TrainGrid + 1, d })) pos_embed = RegisterParameter("pos_embed", new Parameter(p))!;
-        blocks = RegisterModule("blocks", new ModuleList<TransformerBlock>(
-            Enumerable.Range(0, config.Depth).Select(i => new TransformerBlock(d, config.Heads, config.Depth > 1 ? dropPathRate * i / (config.Depth - 1) : dropPathRate))));
-        norm = RegisterModule("norm", new LayerNorm(d, 1e-6));
+        patch_embed = this.Child("patch_embed", new PatchEmbed(config.Patch, d));
+        cls_token = this.NewParameter("cls_token", torch.zeros(new[] { 1L, 1, d }));
+        pos_embed = this.NewParameter("pos_embed", torch.zeros(new[] { 1L, config.TrainGrid * config.TrainGrid + 1, d }));
+        blocks = this.Child("blocks", nn.ModuleList(
+            Enumerable.Range(0, config.Depth).Select(i => new TransformerBlock(d, config.Heads, config.Depth > 1 ? dropPathRate * i / (config.Depth - 1) : dropPathRate)).ToArray()));
+        norm = this.Child("norm", nn.LayerNorm(d, eps: 1e-6));
 
         Info = InfoFor(config);
 
         // timm's initialisation: truncated normal (std 0.02) for embeddings and Linear weights, zero biases.
-        init.trunc_normal_(pos_embed, 0.02);
-        init.trunc_normal_(cls_token, 0.02);
+        TruncatedNormal.Fill(pos_embed, 0.02);
+        TruncatedNormal.Fill(cls_token, 0.02);
         foreach (var (_, m) in named_modules())
             if (m is Linear l)
             {
-                init.trunc_normal_(l.weight, 0.02);
-                if (l.bias is not null) init.zeros_(l.bias);
+                TruncatedNormal.Fill(l.weight, 0.02);
+                if (l.bias is not null) nn.init.zeros_(l.bias);
             }
     }
 

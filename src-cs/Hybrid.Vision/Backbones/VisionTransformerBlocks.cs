@@ -1,22 +1,24 @@
-using Hybrid.Torch;
-using Hybrid.Torch.Modules;
-using F = Hybrid.Torch.torch.nn.functional;
+using TorchSharp.Modules;
+using F = TorchSharp.torch.nn.functional;
 
 namespace Hybrid.Vision.Backbones;
 
 /// <summary>Multi-head self-attention with timm's names: qkv (D -> 3D, with bias) and proj.</summary>
-public sealed class Attention : Module<Tensor, Tensor>
+public sealed class Attention : nn.Module<Tensor, Tensor>
 {
     private readonly Linear qkv, proj;
     private readonly long heads;
 
-    public Attention(long dim, long heads)
+    public Attention(long dim, long heads) : base(nameof(Attention))
     {
         if (dim % heads != 0) throw new ArgumentException($"embedding dim {dim} is not divisible by {heads} heads");
         this.heads = heads;
-        qkv = RegisterModule("qkv", new Linear(dim, dim * 3));
-        proj = RegisterModule("proj", new Linear(dim, dim));
+        qkv = this.Child("qkv", nn.Linear(dim, dim * 3));
+        proj = this.Child("proj", nn.Linear(dim, dim));
     }
+
+    /// <summary>Children are registered by name above; no field reflection.</summary>
+    protected override void RegisterComponents() { }
 
     public override Tensor forward(Tensor x)                                  // (B, N, D)
     {
@@ -40,15 +42,18 @@ public sealed class Attention : Module<Tensor, Tensor>
 }
 
 /// <summary>timm's Mlp: fc1 (D -> 4D), exact GELU, fc2 (4D -> D).</summary>
-public sealed class Mlp : Module<Tensor, Tensor>
+public sealed class Mlp : nn.Module<Tensor, Tensor>
 {
     private readonly Linear fc1, fc2;
 
-    public Mlp(long dim, long hidden)
+    public Mlp(long dim, long hidden) : base(nameof(Mlp))
     {
-        fc1 = RegisterModule("fc1", new Linear(dim, hidden));
-        fc2 = RegisterModule("fc2", new Linear(hidden, dim));
+        fc1 = this.Child("fc1", nn.Linear(dim, hidden));
+        fc2 = this.Child("fc2", nn.Linear(hidden, dim));
     }
+
+    /// <summary>Children are registered by name above; no field reflection.</summary>
+    protected override void RegisterComponents() { }
 
     public override Tensor forward(Tensor x)                                  // (B, N, D)
     {
@@ -60,21 +65,24 @@ public sealed class Mlp : Module<Tensor, Tensor>
 
 /// <summary>Pre-norm transformer block (timm names norm1, attn, norm2, mlp; LayerNorm eps 1e-6)
 /// with optional stochastic depth on both residual branches.</summary>
-public sealed class TransformerBlock : Module<Tensor, Tensor>
+public sealed class TransformerBlock : nn.Module<Tensor, Tensor>
 {
     private readonly LayerNorm norm1, norm2;
     private readonly Attention attn;
     private readonly Mlp mlp;
     private readonly double dropPath;
 
-    public TransformerBlock(long dim, long heads, double dropPath)
+    public TransformerBlock(long dim, long heads, double dropPath) : base(nameof(TransformerBlock))
     {
         this.dropPath = dropPath;
-        norm1 = RegisterModule("norm1", new LayerNorm(dim, 1e-6));
-        attn = RegisterModule("attn", new Attention(dim, heads));
-        norm2 = RegisterModule("norm2", new LayerNorm(dim, 1e-6));
-        mlp = RegisterModule("mlp", new Mlp(dim, dim * 4));
+        norm1 = this.Child("norm1", nn.LayerNorm(dim, eps: 1e-6));
+        attn = this.Child("attn", new Attention(dim, heads));
+        norm2 = this.Child("norm2", nn.LayerNorm(dim, eps: 1e-6));
+        mlp = this.Child("mlp", new Mlp(dim, dim * 4));
     }
+
+    /// <summary>Children are registered by name above; no field reflection.</summary>
+    protected override void RegisterComponents() { }
 
     public override Tensor forward(Tensor x)                                  // (B, N, D)
     {
@@ -94,23 +102,26 @@ public sealed class TransformerBlock : Module<Tensor, Tensor>
     {
         if (!training || dropPath <= 0) return branch.alias();
         var keep = 1 - dropPath;
-        using var mask = torch.empty(new[] { branch.size(0), 1, 1 }, branch.dtype, branch.device).bernoulli_(keep); // (B, 1, 1)
+        using var mask = torch.empty(new[] { branch.size(0), 1, 1 }, branch.dtype, branch.device).bernoulli_(keep); // (B, 1, 1), on the branch's device
         using var scaled = mask / keep;
         return branch * scaled;
     }
 }
 
 /// <summary>timm's PatchEmbed: a stride-P PxP convolution named proj.</summary>
-public sealed class PatchEmbed : Module<Tensor, Tensor>
+public sealed class PatchEmbed : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d proj;
     public long PatchSize { get; }
 
-    public PatchEmbed(long patch, long dim)
+    public PatchEmbed(long patch, long dim) : base(nameof(PatchEmbed))
     {
         PatchSize = patch;
-        proj = RegisterModule("proj", new Conv2d(3, dim, patch, patch));
+        proj = this.Child("proj", nn.Conv2d(3, dim, patch, stride: patch));
     }
+
+    /// <summary>Children are registered by name above; no field reflection.</summary>
+    protected override void RegisterComponents() { }
 
     public override Tensor forward(Tensor x) => proj.forward(x);             // (B, 3, H, W) -> (B, D, H/P, W/P)
 }
@@ -120,9 +131,8 @@ public static class PositionEmbedding
 {
     /// <summary>
     /// Resamples patch position embeddings (1, gh*gw, D) laid out row-major on a gh x gw grid to
-    /// an h x w grid. Bicubic equals F.interpolate(mode="bicubic", align_corners=False) exactly
-    /// (cubic convolution a = -0.75, border-clamped taps), computed through grid_sample with
-    /// border padding at the same sampling positions.
+    /// an h x w grid with F.interpolate (align_corners = false, no antialiasing): bicubic is
+    /// cubic convolution with a = -0.75 and border-clamped taps, as PyTorch's.
     /// </summary>
     public static Tensor Resample(Tensor pos, long gh, long gw, long h, long w, PosEmbedInterpolation mode)
     {
@@ -133,25 +143,8 @@ public static class PositionEmbedding
         if (gh == h && gw == w) return pos.alias();
         using var grid2d = pos.reshape(1, gh, gw, d);                         // (1, gh, gw, D)
         using var img = grid2d.permute(0, 3, 1, 2);                           // (1, D, gh, gw)
-        Tensor resized;
-        if (mode == PosEmbedInterpolation.Bilinear)
-            resized = F.interpolate(img, new[] { h, w }, mode: InterpolationMode.Bilinear, align_corners: false); // (1, D, h, w)
-        else
-        {
-            // Sampling positions of interpolate(align_corners=False) in grid_sample's [-1, 1] coordinates: (i + 0.5) * 2 / n - 1.
-            using var ys = torch.arange(0, h, 1, ScalarType.Float32, pos.device);
-            using var xs = torch.arange(0, w, 1, ScalarType.Float32, pos.device);
-            using var gy = (ys + 0.5) * (2.0 / h) - 1.0;                      // (h)
-            using var gx = (xs + 0.5) * (2.0 / w) - 1.0;                      // (w)
-            using var gyv = gy.view(h, 1, 1);
-            using var gxv = gx.view(1, w, 1);
-            using var gyy = gyv.expand(h, w, 1);                              // (h, w, 1)
-            using var gxx = gxv.expand(h, w, 1);
-            using var grid = torch.cat(new[] { gxx, gyy }, 2);                // (h, w, 2) as (x, y)
-            using var grid4 = grid.unsqueeze(0);                              // (1, h, w, 2)
-            using var g = grid4.to(pos.dtype);
-            resized = F.grid_sample(img, g, GridSampleMode.Bicubic, GridPaddingMode.Border, align_corners: false); // (1, D, h, w)
-        }
+        var interpolation = mode == PosEmbedInterpolation.Bilinear ? InterpolationMode.Bilinear : InterpolationMode.Bicubic;
+        var resized = F.interpolate(img, new[] { h, w }, mode: interpolation, align_corners: false); // (1, D, h, w)
         using (resized)
         {
             using var flat = resized.flatten(2);                              // (1, D, h*w)

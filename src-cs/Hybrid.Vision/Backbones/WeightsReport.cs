@@ -1,5 +1,5 @@
 using System.Text;
-using Hybrid.Torch.Modules;
+using Hybrid.Torch.Serialization;
 
 namespace Hybrid.Vision.Backbones;
 

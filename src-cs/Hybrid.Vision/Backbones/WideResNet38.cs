@@ -1,5 +1,5 @@
-using Hybrid.Torch;
 using Hybrid.Torch.Modules;
+using TorchSharp.Modules;
 
 namespace Hybrid.Vision.Backbones;
 
@@ -9,23 +9,26 @@ namespace Hybrid.Vision.Backbones;
 /// bn_branch2a, conv_branch2a (3x3, stride, first dilation), bn_branch2b1, conv_branch2b1 (3x3,
 /// dilation) and, when the shape changes, conv_branch1 (1x1) on the pre-activated input.
 /// </summary>
-public sealed class PreActBlock : Module
+public sealed class PreActBlock : nn.Module<Tensor, (Tensor Output, Tensor PreActivation)>
 {
-    private readonly BatchNorm2d bn_branch2a, bn_branch2b1;
+    private readonly nn.Module<Tensor, Tensor> bn_branch2a, bn_branch2b1;
     private readonly Conv2d conv_branch2a, conv_branch2b1;
     private readonly Conv2d? conv_branch1;
 
-    public PreActBlock(long cin, long mid, long cout, long stride, long firstDilation, long dilation, bool frozenBn)
+    public PreActBlock(long cin, long mid, long cout, long stride, long firstDilation, long dilation, bool frozenBn) : base(nameof(PreActBlock))
     {
-        bn_branch2a = RegisterModule("bn_branch2a", new BatchNorm2d(cin, frozen: frozenBn));
-        conv_branch2a = RegisterModule("conv_branch2a", new Conv2d(cin, mid, 3, stride, firstDilation, firstDilation, bias: false));
-        bn_branch2b1 = RegisterModule("bn_branch2b1", new BatchNorm2d(mid, frozen: frozenBn));
-        conv_branch2b1 = RegisterModule("conv_branch2b1", new Conv2d(mid, cout, 3, 1, dilation, dilation, bias: false));
-        if (cin != cout || stride != 1) conv_branch1 = RegisterModule("conv_branch1", new Conv2d(cin, cout, 1, stride, bias: false));
+        bn_branch2a = this.Child("bn_branch2a", Norms.BatchNorm2d(cin, frozenBn));
+        conv_branch2a = this.Child("conv_branch2a", nn.Conv2d(cin, mid, 3, stride: stride, padding: firstDilation, dilation: firstDilation, bias: false));
+        bn_branch2b1 = this.Child("bn_branch2b1", Norms.BatchNorm2d(mid, frozenBn));
+        conv_branch2b1 = this.Child("conv_branch2b1", nn.Conv2d(mid, cout, 3, stride: 1, padding: dilation, dilation: dilation, bias: false));
+        if (cin != cout || stride != 1) conv_branch1 = this.Child("conv_branch1", nn.Conv2d(cin, cout, 1, stride: stride, bias: false));
     }
 
+    /// <summary>Children are registered by name above; no field reflection.</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Returns the block output and its pre-activated input relu(bn_branch2a(x)).</summary>
-    public (Tensor Output, Tensor PreActivation) forward(Tensor x)           // (B, Cin, H, W)
+    public override (Tensor Output, Tensor PreActivation) forward(Tensor x)  // (B, Cin, H, W)
     {
         using var n = bn_branch2a.forward(x);
         var act = n.relu();                                                   // (B, Cin, H, W)
@@ -43,26 +46,29 @@ public sealed class PreActBlock : Module
 /// Cout/4, 3x3 dilated to Cout/2, 1x1 to Cout, channel dropout (Dropout2d) before the last two
 /// convolutions, and a 1x1 projection shortcut.
 /// </summary>
-public sealed class PreActBottleneck : Module
+public sealed class PreActBottleneck : nn.Module<Tensor, (Tensor Output, Tensor PreActivation)>
 {
-    private readonly BatchNorm2d bn_branch2a, bn_branch2b1, bn_branch2b2;
+    private readonly nn.Module<Tensor, Tensor> bn_branch2a, bn_branch2b1, bn_branch2b2;
     private readonly Conv2d conv_branch2a, conv_branch2b1, conv_branch2b2, conv_branch1;
     private readonly Dropout2d dropout_2b1, dropout_2b2;
 
-    public PreActBottleneck(long cin, long cout, long stride, long dilation, double dropout, bool frozenBn)
+    public PreActBottleneck(long cin, long cout, long stride, long dilation, double dropout, bool frozenBn) : base(nameof(PreActBottleneck))
     {
-        bn_branch2a = RegisterModule("bn_branch2a", new BatchNorm2d(cin, frozen: frozenBn));
-        conv_branch2a = RegisterModule("conv_branch2a", new Conv2d(cin, cout / 4, 1, stride, bias: false));
-        bn_branch2b1 = RegisterModule("bn_branch2b1", new BatchNorm2d(cout / 4, frozen: frozenBn));
-        dropout_2b1 = RegisterModule("dropout_2b1", new Dropout2d(dropout));
-        conv_branch2b1 = RegisterModule("conv_branch2b1", new Conv2d(cout / 4, cout / 2, 3, 1, dilation, dilation, bias: false));
-        bn_branch2b2 = RegisterModule("bn_branch2b2", new BatchNorm2d(cout / 2, frozen: frozenBn));
-        dropout_2b2 = RegisterModule("dropout_2b2", new Dropout2d(dropout));
-        conv_branch2b2 = RegisterModule("conv_branch2b2", new Conv2d(cout / 2, cout, 1, bias: false));
-        conv_branch1 = RegisterModule("conv_branch1", new Conv2d(cin, cout, 1, stride, bias: false));
+        bn_branch2a = this.Child("bn_branch2a", Norms.BatchNorm2d(cin, frozenBn));
+        conv_branch2a = this.Child("conv_branch2a", nn.Conv2d(cin, cout / 4, 1, stride: stride, bias: false));
+        bn_branch2b1 = this.Child("bn_branch2b1", Norms.BatchNorm2d(cout / 4, frozenBn));
+        dropout_2b1 = this.Child("dropout_2b1", nn.Dropout2d(dropout));
+        conv_branch2b1 = this.Child("conv_branch2b1", nn.Conv2d(cout / 4, cout / 2, 3, stride: 1, padding: dilation, dilation: dilation, bias: false));
+        bn_branch2b2 = this.Child("bn_branch2b2", Norms.BatchNorm2d(cout / 2, frozenBn));
+        dropout_2b2 = this.Child("dropout_2b2", nn.Dropout2d(dropout));
+        conv_branch2b2 = this.Child("conv_branch2b2", nn.Conv2d(cout / 2, cout, 1, bias: false));
+        conv_branch1 = this.Child("conv_branch1", nn.Conv2d(cin, cout, 1, stride: stride, bias: false));
     }
 
-    public (Tensor Output, Tensor PreActivation) forward(Tensor x)           // (B, Cin, H, W)
+    /// <summary>Children are registered by name above; no field reflection.</summary>
+    protected override void RegisterComponents() { }
+
+    public override (Tensor Output, Tensor PreActivation) forward(Tensor x)  // (B, Cin, H, W)
     {
         using var n = bn_branch2a.forward(x);
         var act = n.relu();                                                   // (B, Cin, H, W)
@@ -98,19 +104,19 @@ public sealed class WideResNet38 : Backbone
     private readonly Conv2d conv1a;
     private readonly List<(string Group, PreActBlock Block)> blocks = new();
     private readonly PreActBottleneck b6, b7;
-    private readonly BatchNorm2d bn7;
+    private readonly nn.Module<Tensor, Tensor> bn7;
 
     public override string Name => "wideresnet38";
     public override FeatureInfo Info { get; }
 
-    public WideResNet38(OutputStride outputStride = OutputStride.Eight, bool frozenBatchNorm = false)
+    public WideResNet38(OutputStride outputStride = OutputStride.Eight, bool frozenBatchNorm = false) : base(nameof(WideResNet38))
     {
         if (outputStride is not (OutputStride.Eight or OutputStride.Sixteen))
             throw new ArgumentOutOfRangeException(nameof(outputStride), outputStride, "wideresnet38 supports output stride 8 (published) or 16");
         var os16 = outputStride == OutputStride.Sixteen;
         var fb = frozenBatchNorm;
-        conv1a = RegisterModule("conv1a", new Conv2d(3, 64, 3, 1, 1, bias: false));
-        void Add(string name, string group, PreActBlock b) { RegisterModule(name, b); blocks.Add((group, b)); }
+        conv1a = this.Child("conv1a", nn.Conv2d(3, 64, 3, stride: 1, padding: 1, bias: false));
+        void Add(string name, string group, PreActBlock b) { this.Child(name, b); blocks.Add((group, b)); }
         Add("b2", "b2", new PreActBlock(64, 128, 128, 2, 1, 1, fb));
         Add("b2_1", "b2", new PreActBlock(128, 128, 128, 1, 1, 1, fb));
         Add("b2_2", "b2", new PreActBlock(128, 128, 128, 1, 1, 1, fb));
@@ -123,12 +129,12 @@ public sealed class WideResNet38 : Backbone
         Add("b5", "b5", new PreActBlock(512, 512, 1024, os16 ? 2 : 1, 1, d5, fb));
         Add("b5_1", "b5", new PreActBlock(1024, 512, 1024, 1, d5, d5, fb));
         Add("b5_2", "b5", new PreActBlock(1024, 512, 1024, 1, d5, d5, fb));
-        b6 = RegisterModule("b6", new PreActBottleneck(1024, 2048, 1, d67, 0.3, fb));
-        b7 = RegisterModule("b7", new PreActBottleneck(2048, 4096, 1, d67, 0.5, fb));
-        bn7 = RegisterModule("bn7", new BatchNorm2d(4096, frozen: fb));
+        b6 = this.Child("b6", new PreActBottleneck(1024, 2048, 1, d67, 0.3, fb));
+        b7 = this.Child("b7", new PreActBottleneck(2048, 4096, 1, d67, 0.5, fb));
+        bn7 = this.Child("bn7", Norms.BatchNorm2d(4096, fb));
         Info = InfoFor(outputStride);
         foreach (var (_, m) in named_modules())
-            if (m is Conv2d c) init.kaiming_normal_(c.weight, fanOut: true);
+            if (m is Conv2d c) nn.init.kaiming_normal_(c.weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
     }
 
     /// <summary>PSA's / SEAM's classifier (fc8) is not part of the backbone.</summary>

@@ -1,5 +1,4 @@
-using Hybrid.Torch;
-using F = Hybrid.Torch.torch.nn.functional;
+using F = TorchSharp.torch.nn.functional;
 
 namespace Hybrid.Vision;
 
@@ -36,7 +35,7 @@ public static class DomainAdversarialLoss
             throw new ArgumentException($"AssignHeads: domain [{string.Join(", ", domain.shape)}] and head map [{string.Join(", ", headOf.shape)}] must both be (B, h, w)");
         using var scope = torch.NewDisposeScope();
         var head = headOf.to(ScalarType.Int64);                           // (B, h, w)
-        var ks = torch.arange(heads).view(1, heads, 1, 1).to(head.device); // (1, K, 1, 1)
+        var ks = torch.arange(0, heads, 1, ScalarType.Int64, head.device).view(1, heads, 1, 1); // (1, K, 1, 1)
         var mine = head.unsqueeze(1).eq(ks);                              // (B, K, h, w): pixel assigned to head k (-1 matches none)
         var d = domain.to(ScalarType.Int64).unsqueeze(1).expand(mine.shape); // (B, K, h, w)
         var labels = d.masked_fill(mine.logical_not(), ignoreIndex);      // (B, K, h, w)

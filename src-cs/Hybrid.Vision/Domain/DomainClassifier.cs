@@ -1,5 +1,4 @@
-using Hybrid.Torch;
-using Hybrid.Torch.Modules;
+using TorchSharp.Modules;
 
 namespace Hybrid.Vision;
 
@@ -13,7 +12,7 @@ namespace Hybrid.Vision;
 /// probability); K = 1 for the single global DANN discriminator.
 /// Output: logits (B, K, 2, h, w); see <see cref="DomainAdversarialLoss"/>.
 /// </summary>
-public sealed class DomainClassifier : Module<Tensor, Tensor>
+public sealed class DomainClassifier : nn.Module<Tensor, Tensor>
 {
     public Sequential trunk { get; }
     public ModuleList<Conv2d> heads { get; }
@@ -26,21 +25,24 @@ public sealed class DomainClassifier : Module<Tensor, Tensor>
 
     public int HeadCount => heads.Count;
 
-    public DomainClassifier(long inChannels, int headCount, long hidden1 = 1024, long hidden2 = 512, double dropout = 0.5)
+    public DomainClassifier(long inChannels, int headCount, long hidden1 = 1024, long hidden2 = 512, double dropout = 0.5) : base(nameof(DomainClassifier))
     {
         if (headCount < 1) throw new ArgumentOutOfRangeException(nameof(headCount), "a domain classifier needs at least one head");
-        var c1 = new Conv2d(inChannels, hidden1, 1);
-        var c2 = new Conv2d(hidden1, hidden2, 1);
-        init.xavier_uniform_(c1.weight);
-        init.xavier_uniform_(c2.weight);
-        trunk = RegisterModule("trunk", new Sequential(c1, new ReLU(), new Dropout(dropout), c2, new ReLU(), new Dropout(dropout)));
-        heads = RegisterModule("heads", new ModuleList<Conv2d>(Enumerable.Range(0, headCount).Select(_ =>
+        var c1 = nn.Conv2d(inChannels, hidden1, 1);
+        var c2 = nn.Conv2d(hidden1, hidden2, 1);
+        nn.init.xavier_uniform_(c1.weight);
+        nn.init.xavier_uniform_(c2.weight);
+        trunk = this.Child("trunk", nn.Sequential(c1, nn.ReLU(), nn.Dropout(dropout), c2, nn.ReLU(), nn.Dropout(dropout)));
+        heads = this.Child("heads", nn.ModuleList(Enumerable.Range(0, headCount).Select(_ =>
         {
-            var h = new Conv2d(hidden2, 2, 1);
-            init.xavier_uniform_(h.weight);
+            var h = nn.Conv2d(hidden2, 2, 1);
+            nn.init.xavier_uniform_(h.weight);
             return h;
-        })));
+        }).ToArray()));
     }
+
+    /// <summary>Children are registered by name above; no field reflection.</summary>
+    protected override void RegisterComponents() { }
 
     /// <summary>PLDA's multi-head classifier: one head per foreground class.</summary>
     public static DomainClassifier MultiHead(long inChannels, int foregroundClasses, double dropout = 0.5) =>
@@ -57,7 +59,7 @@ public sealed class DomainClassifier : Module<Tensor, Tensor>
         using var scope = torch.NewDisposeScope();
         var x = ReverseGradient ? GradientReversal.Apply(features, GrlLambda) : features.alias(); // (B, D, h, w)
         var shared = trunk.forward(x);                                    // (B, 512, h, w)
-        var logits = heads.Items.Select(h => h.forward(shared)).ToArray(); // K x (B, 2, h, w)
+        var logits = heads.Select(h => h.forward(shared)).ToArray();       // K x (B, 2, h, w)
         return torch.stack(logits, 1).MoveToOuterDisposeScope();          // (B, K, 2, h, w)
     }
 }

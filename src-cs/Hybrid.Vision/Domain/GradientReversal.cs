@@ -1,6 +1,3 @@
-using Hybrid.Torch;
-using Hybrid.Torch.Modules;
-
 namespace Hybrid.Vision;
 
 /// <summary>
@@ -34,11 +31,14 @@ public static class GradientReversal
 }
 
 /// <summary>The GRL as a layer with a settable coefficient (update it each step from a schedule).</summary>
-public sealed class GradientReversalLayer : Module<Tensor, Tensor>
+public sealed class GradientReversalLayer : nn.Module<Tensor, Tensor>
 {
     public double Lambda { get; set; }
 
-    public GradientReversalLayer(double lambda = 1) { Lambda = lambda; }
+    public GradientReversalLayer(double lambda = 1) : base(nameof(GradientReversalLayer)) { Lambda = lambda; }
+
+    /// <summary>No parameters, buffers or children; no field reflection.</summary>
+    protected override void RegisterComponents() { }
 
     public override Tensor forward(Tensor x) => GradientReversal.Apply(x, Lambda);
 }

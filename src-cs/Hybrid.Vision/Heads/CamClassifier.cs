@@ -1,6 +1,5 @@
-using Hybrid.Torch;
-using Hybrid.Torch.Modules;
-using F = Hybrid.Torch.torch.nn.functional;
+using TorchSharp.Modules;
+using F = TorchSharp.torch.nn.functional;
 
 namespace Hybrid.Vision.Heads;
 
@@ -22,7 +21,7 @@ public enum CamDetach { None, Features, Weights, All }
 /// equals pooling the class maps; for GMP it is the max of the features, not of the maps).
 /// CAM_c = relu(W_c . F), without the bias.
 /// </summary>
-public sealed class CamClassifier : Module<Tensor, Tensor>
+public sealed class CamClassifier : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d classifier;
 
@@ -33,13 +32,16 @@ public sealed class CamClassifier : Module<Tensor, Tensor>
     /// <param name="channels">D, the backbone's final channels (FeatureInfo.Channels).</param>
     /// <param name="classes">C, foreground classes (no background).</param>
     /// <param name="bias">PSA and CoSA use none.</param>
-    public CamClassifier(long channels, long classes, CamPooling pooling = CamPooling.Gap, bool bias = false)
+    public CamClassifier(long channels, long classes, CamPooling pooling = CamPooling.Gap, bool bias = false) : base(nameof(CamClassifier))
     {
         if (channels < 1 || classes < 1) throw new ArgumentException($"CamClassifier needs channels and classes >= 1, got {channels} and {classes}");
         Channels = channels; Classes = classes; Pooling = pooling;
-        classifier = RegisterModule("classifier", new Conv2d(channels, classes, 1, bias: bias));
-        init.xavier_uniform_(classifier.weight);   // PSA's fc8 initialisation
+        classifier = this.Child("classifier", nn.Conv2d(channels, classes, 1, bias: bias));
+        nn.init.xavier_uniform_(classifier.weight);   // PSA's fc8 initialisation
     }
+
+    /// <summary>Children are registered by name above; no field reflection.</summary>
+    protected override void RegisterComponents() { }
 
     /// <summary>The 1x1 weights as a (C, D) matrix (a view sharing the parameter's storage and autograd).</summary>
     public Tensor Weight => classifier.weight.view(Classes, Channels);        // (C, D)
@@ -51,8 +53,8 @@ public sealed class CamClassifier : Module<Tensor, Tensor>
     {
         CheckFeatures(features);
         using var pooled = Pooling == CamPooling.Gap
-            ? F.adaptive_avg_pool2d(features, 1)                              // (B, D, 1, 1)
-            : F.adaptive_max_pool2d(features, 1);
+            ? F.adaptive_avg_pool2d(features, new long[] { 1, 1 })            // (B, D, 1, 1)
+            : F.adaptive_max_pool2d(features, new long[] { 1, 1 });
         using var scores = classifier.forward(pooled);                        // (B, C, 1, 1)
         return scores.flatten(1);                                             // (B, C)
     }

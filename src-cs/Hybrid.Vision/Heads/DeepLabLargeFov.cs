@@ -1,6 +1,5 @@
-using Hybrid.Torch;
-using Hybrid.Torch.Modules;
-using F = Hybrid.Torch.torch.nn.functional;
+using TorchSharp.Modules;
+using F = TorchSharp.torch.nn.functional;
 
 namespace Hybrid.Vision.Heads;
 
@@ -28,7 +27,7 @@ public sealed record LargeFovConfig(long Hidden, long Dilation, long Fc7Kernel, 
 /// dropout -> fc7 -> ReLU -> dropout -> fc8 (1x1, classes incl. background). Output at the
 /// feature resolution (B, K, h, w); upsample to the image outside. Dropout follows train/eval.
 /// </summary>
-public sealed class DeepLabLargeFov : Module<Tensor, Tensor>
+public sealed class DeepLabLargeFov : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d fc6, fc7, fc8;
     private readonly double dropout;
@@ -37,23 +36,26 @@ public sealed class DeepLabLargeFov : Module<Tensor, Tensor>
     public long InChannels { get; }
     public long Classes { get; }
 
-    public DeepLabLargeFov(long inChannels, long classes, LargeFovConfig? config = null)
+    public DeepLabLargeFov(long inChannels, long classes, LargeFovConfig? config = null) : base(nameof(DeepLabLargeFov))
     {
         var c = config ?? LargeFovConfig.DeepLabV1;
         if (c.Fc7Kernel is not (1 or 3)) throw new ArgumentException($"fc7 kernel must be 1 or 3, got {c.Fc7Kernel}");
         if (c.Dropout is < 0 or >= 1) throw new ArgumentException($"dropout must be in [0, 1), got {c.Dropout}");
         Config = c; InChannels = inChannels; Classes = classes; dropout = c.Dropout;
-        fc6 = RegisterModule("fc6", new Conv2d(inChannels, c.Hidden, 3, 1, c.Dilation, c.Dilation, bias: c.Bias));
+        fc6 = this.Child("fc6", nn.Conv2d(inChannels, c.Hidden, 3, stride: 1, padding: c.Dilation, dilation: c.Dilation, bias: c.Bias));
         var d7 = c.Fc7Kernel == 3 ? c.Dilation : 1;
-        fc7 = RegisterModule("fc7", new Conv2d(c.Hidden, c.Hidden, c.Fc7Kernel, 1, c.Fc7Kernel == 3 ? d7 : 0, d7, bias: c.Bias));
-        fc8 = RegisterModule("fc8", new Conv2d(c.Hidden, classes, 1, bias: c.Bias));
+        fc7 = this.Child("fc7", nn.Conv2d(c.Hidden, c.Hidden, c.Fc7Kernel, stride: 1, padding: c.Fc7Kernel == 3 ? d7 : 0, dilation: d7, bias: c.Bias));
+        fc8 = this.Child("fc8", nn.Conv2d(c.Hidden, classes, 1, bias: c.Bias));
         // Kaiming normal (fan_out, ReLU) and zero biases, as ToCo / CoSA initialise this head.
         foreach (var conv in new[] { fc6, fc7, fc8 })
         {
-            init.kaiming_normal_(conv.weight, fanOut: true);
-            if (conv.bias is not null) init.zeros_(conv.bias);
+            nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
+            if (conv.bias is not null) nn.init.zeros_(conv.bias);
         }
     }
+
+    /// <summary>Children are registered by name above; no field reflection.</summary>
+    protected override void RegisterComponents() { }
 
     public override Tensor forward(Tensor features)                           // (B, D, h, w)
     {

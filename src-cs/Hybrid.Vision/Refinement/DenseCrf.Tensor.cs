@@ -1,4 +1,3 @@
-using Hybrid.Torch;
 
 namespace Hybrid.Vision;
 
@@ -20,7 +19,9 @@ public static partial class DenseCrf
             throw new ArgumentException($"probs must be floating point, got {probs.dtype}");
         int classes = checked((int)ps[0]), h = checked((int)ps[1]), w = checked((int)ps[2]);
         var rgb = ImageHwc(image, h, w); // (H, W, 3)
-        var q = Infer(rgb, h, w, probs.data<float>(), classes, p); // (C, H, W)
+        float[] values;
+        using (torch.NewDisposeScope()) values = probs.to(ScalarType.Float32, torch.CPU).contiguous().data<float>().ToArray(); // (C, H, W)
+        var q = Infer(rgb, h, w, values, classes, p); // (C, H, W)
         var result = torch.tensor(q, [classes, h, w]);
         if (probs.device.type == DeviceType.CPU) return result;
         using (result) return result.to(probs.device);
@@ -33,15 +34,15 @@ public static partial class DenseCrf
     static byte[] ImageHwc(Tensor image, int h, int w)
     {
         var s = image.shape;
-        if (image.dtype != ScalarType.UInt8)
-            throw new ArgumentException($"image must be uint8 RGB in 0..255, got {image.dtype}; scale it and call .to(ScalarType.UInt8)");
+        if (image.dtype != ScalarType.Byte)
+            throw new ArgumentException($"image must be uint8 RGB in 0..255, got {image.dtype}; scale it and call .to(ScalarType.Byte)");
         bool hwc = s.Length == 3 && s[0] == h && s[1] == w && s[2] == 3;
         bool chw = s.Length == 3 && s[0] == 3 && s[1] == h && s[2] == w;
-        if (hwc) return image.data<byte>();
-        if (chw)
+        if (hwc || chw)
         {
-            using var t = image.permute(1, 2, 0); // (H, W, 3)
-            return t.data<byte>();
+            using var scope = torch.NewDisposeScope();
+            var t = hwc ? image : image.permute(1, 2, 0);                   // (H, W, 3)
+            return t.cpu().contiguous().data<byte>().ToArray();
         }
         throw new ArgumentException(
             $"image must be (H, W, 3) or (3, H, W) with (H, W) = ({h}, {w}) as in probs, got shape [{string.Join(", ", s)}]");

@@ -1,5 +1,4 @@
-using Hybrid.Torch;
-using F = Hybrid.Torch.torch.nn.functional;
+using F = TorchSharp.torch.nn.functional;
 
 namespace Hybrid.Vision;
 
@@ -57,7 +56,7 @@ public sealed class Pamr
         RequireDims(image, 4, "image", "(B, K, H, W)");
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        var x = image.dtype.IsFloatingPoint() ? image.detach() : image.to(ScalarType.Float32); // (B, K, H, W)
+        var x = torch.is_floating_point(image.dtype) ? image.detach() : image.to(ScalarType.Float32); // (B, K, H, W)
         var neighbours = new List<Tensor>();
         foreach (var d in Dilations)
         {
@@ -70,7 +69,7 @@ public sealed class Pamr
         var centres = centre.expand(-1, -1, Dilations.Count, -1, -1);       // (B, K, |D|, H, W)
         var sigma = torch.cat(new[] { nb, centres }, 2).std(new long[] { 2 }, unbiased: true, keepdim: true); // (B, K, 1, H, W)
         var kappa = -(nb - centre).abs() / (sigma * SigmaScale + 1e-8);     // (B, K, 8|D|, H, W)
-        var alpha = kappa.mean(1, keepdim: true).softmax(2);                // (B, 1, 8|D|, H, W)
+        var alpha = kappa.mean(new long[] { 1 }, keepdim: true).softmax(2); // (B, 1, 8|D|, H, W)
         return alpha.MoveToOuterDisposeScope();
     }
 
@@ -101,7 +100,7 @@ public sealed class Pamr
                 for (var j = 0; j < Offsets.Length; j++)
                 {
                     using var view = Shifted(padded, d, Offsets[j]);        // (B, C, H, W)
-                    next.addcmul_(view, weights[8 * k + j]);                // += m_j * alpha(., j)
+                    next.addcmul_(view, weights[8 * k + j], 1);             // += m_j * alpha(., j)
                 }
             }
             m.Dispose();
@@ -124,7 +123,7 @@ public sealed class Pamr
     }
 
     /// <summary>Border-replicating pad by d: (B, K, H, W) -> (B, K, H+2d, W+2d).</summary>
-    private static Tensor Pad(Tensor x, int d) => F.pad(x, new long[] { d, d, d, d }, PaddingMode.Replicate);
+    private static Tensor Pad(Tensor x, int d) => F.pad(x, new long[] { d, d, d, d }, PaddingModes.Replicate);
 
     /// <summary>The value at offset (dy d, dx d) of every pixel, as a view of the padded map: (B, K, H, W).</summary>
     private static Tensor Shifted(Tensor padded, int d, (int dy, int dx) o)

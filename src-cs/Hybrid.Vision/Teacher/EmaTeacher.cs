@@ -1,6 +1,3 @@
-using Hybrid.Torch;
-using Hybrid.Torch.Modules;
-
 namespace Hybrid.Vision;
 
 /// <summary>
@@ -15,14 +12,14 @@ namespace Hybrid.Vision;
 /// leaves the whole teacher (buffers included) unchanged. The teacher's train/eval mode is left
 /// to the caller.
 /// </summary>
-public sealed class EmaTeacher<TModule> : IDisposable where TModule : Module
+public sealed class EmaTeacher<TModule> : IDisposable where TModule : nn.Module
 {
     public TModule Teacher { get; }
 
     /// <summary>Number of <see cref="Update"/> calls so far.</summary>
     public long Updates { get; private set; }
 
-    public EmaTeacher(TModule teacher, Module student)
+    public EmaTeacher(TModule teacher, nn.Module student)
     {
         Teacher = teacher;
         foreach (var p in teacher.parameters()) p.requires_grad = false;
@@ -31,7 +28,7 @@ public sealed class EmaTeacher<TModule> : IDisposable where TModule : Module
     }
 
     /// <summary>teacher = m teacher + (1 - m) student, m in [0, 1], without autograd.</summary>
-    public void Update(Module student, double momentum)
+    public void Update(nn.Module student, double momentum)
     {
         if (!(momentum >= 0 && momentum <= 1)) throw new ArgumentOutOfRangeException(nameof(momentum), $"EMA momentum must be in [0, 1], got {momentum}");
         var pairs = Pair(Teacher.named_parameters().Select(x => (x.name, (Tensor)x.parameter)), student.named_parameters().Select(x => (x.name, (Tensor)x.parameter)), "parameter")
@@ -42,7 +39,7 @@ public sealed class EmaTeacher<TModule> : IDisposable where TModule : Module
         {
             foreach (var (t, s) in pairs)
             {
-                if (momentum == 0 || !t.dtype.IsFloatingPoint()) t.copy_(s);
+                if (momentum == 0 || !torch.is_floating_point(t.dtype)) t.copy_(s);
                 else t.mul_(momentum).add_(s, 1 - momentum);
             }
         }
