@@ -4,29 +4,31 @@
 module Hybrid.Cli.Tests.CliDocsTests
 
 open System.IO
-open Xunit
+open Expecto
 open Argu
 open Hybrid.Cli
+open Hybrid.TestSupport.Expectations
 
 let private page () = File.ReadAllText(Path.Combine(ReproSpecTests.repoRoot, "docs", "cli.md")).Replace("\r\n", "\n")
 
 let private normalise (s: string) = s.Replace("\r\n", "\n").TrimEnd()
 
-[<Fact>]
-let ``docs/cli.md holds the parser's current top-level usage`` () =
-    let usage = normalise (Program.parser.PrintUsage())
-    Assert.Contains(usage, page ())
+[<Tests>]
+let tests =
+    testList "CliDocs" [
+        testCase "docs/cli.md holds the parser's current top-level usage" <| fun () ->
+            let usage = normalise (Program.parser.PrintUsage())
+            Expect.stringContains (page ()) usage "usage"
 
-[<Fact>]
-let ``docs/cli.md holds the current usage of train and repro`` () =
-    let text = page ()
-    let train = normalise (ArgumentParser.Create<Commands.TrainCmd.Args>(programName = "hybrid train").PrintUsage())
-    let repro = normalise (ArgumentParser.Create<Commands.ReproCmd.Args>(programName = "hybrid repro").PrintUsage())
-    Assert.Contains(train, text)
-    Assert.Contains(repro, text)
+        testCase "docs/cli.md holds the current usage of train and repro" <| fun () ->
+            let text = page ()
+            let train = normalise (ArgumentParser.Create<Commands.TrainCmd.Args>(programName = "hybrid train").PrintUsage())
+            let repro = normalise (ArgumentParser.Create<Commands.ReproCmd.Args>(programName = "hybrid repro").PrintUsage())
+            Expect.stringContains text train "train"
+            Expect.stringContains text repro "repro"
 
-[<Fact>]
-let ``docs/cli.md has no build output in it`` () =
-    let text = page ()
-    for noise in [ "Build succeeded"; "Time Elapsed"; "Warning(s)"; "error FS" ] do
-        Assert.DoesNotContain(noise, text)
+        testCase "docs/cli.md has no build output in it" <| fun () ->
+            let text = page ()
+            for noise in [ "Build succeeded"; "Time Elapsed"; "Warning(s)"; "error FS" ] do
+                doesNotContain text noise "noise"
+    ]

@@ -5,10 +5,11 @@ module Hybrid.Cli.Tests.ReproQuickTests
 
 open System
 open System.IO
+open Expecto
 open Argu
-open Xunit
 open Hybrid.Cli.Commands
 open Hybrid.Cli.Tests.ReproSpecTests
+open Hybrid.TestSupport.Expectations
 
 let private quick (specPath: string) =
     // a copy of the spec in a temp folder: the table is written next to it, not into the repository
@@ -20,28 +21,29 @@ let private quick (specPath: string) =
     let rc = ReproCmd.run (parser.ParseCommandLine [| "--spec"; spec; "--quick"; "--runs"; Path.Combine(dir, "runs") |])
     dir, rc
 
-[<Theory>]
-[<InlineData("plda")>]
-[<InlineData("csd")>]
-[<InlineData("cosa")>]
-[<InlineData("auxsegnet-plus")>]
-[<InlineData("pretrained-backbone")>]
-let ``repro --quick fills every row of the table`` (paper: string) =
-    let dir, rc = quick (Path.Combine(repoRoot, "paper-repro", paper, "table.json"))
-    try
-        Assert.Equal(0, rc)
-        let md = File.ReadAllText(Path.Combine(dir, "RESULTS-quick.md"))
-        Assert.Contains("QUICK MODE", md)
-        let spec = ReproCmd.parse (Path.Combine(dir, "table.json"))
-        let rows = md.Split('\n') |> Array.filter (fun l -> l.StartsWith "| " && not (l.StartsWith "| row"))
-        Assert.Equal(spec.Rows.Length, rows.Length)
-        for r in rows do
-            Assert.DoesNotContain("not run", r)
-            Assert.DoesNotContain("n/a", r)
-        // the table is a function of the finished run folders: rebuilt without training, it is the same
-        let parser = ArgumentParser.Create<ReproCmd.Args>(programName = "hybrid repro")
-        let again = ReproCmd.run (parser.ParseCommandLine [| "--spec"; Path.Combine(dir, "table.json"); "--quick"; "--no-train"; "--runs"; Path.Combine(dir, "runs") |])
-        Assert.Equal(0, again)
-        Assert.Equal(md, File.ReadAllText(Path.Combine(dir, "RESULTS-quick.md")))
-    finally
-        if Directory.Exists dir then Directory.Delete(dir, true)
+[<Tests>]
+let tests =
+    testList "ReproQuick" [
+        testList "repro --quick fills every row of the table" [
+            for paper in [ "plda"; "csd"; "cosa"; "auxsegnet-plus"; "pretrained-backbone" ] ->
+                testCase paper <| fun () ->
+                    let dir, rc = quick (Path.Combine(repoRoot, "paper-repro", paper, "table.json"))
+                    try
+                        Expect.equal rc 0 "rc"
+                        let md = File.ReadAllText(Path.Combine(dir, "RESULTS-quick.md"))
+                        Expect.stringContains md "QUICK MODE" "'QUICK MODE'"
+                        let spec = ReproCmd.parse (Path.Combine(dir, "table.json"))
+                        let rows = md.Split('\n') |> Array.filter (fun l -> l.StartsWith "| " && not (l.StartsWith "| row"))
+                        Expect.equal rows.Length spec.Rows.Length "rows.Length"
+                        for r in rows do
+                            doesNotContain r "not run" "'not run'"
+                            doesNotContain r "n/a" "'n/a'"
+                        // the table is a function of the finished run folders: rebuilt without training, it is the same
+                        let parser = ArgumentParser.Create<ReproCmd.Args>(programName = "hybrid repro")
+                        let again = ReproCmd.run (parser.ParseCommandLine [| "--spec"; Path.Combine(dir, "table.json"); "--quick"; "--no-train"; "--runs"; Path.Combine(dir, "runs") |])
+                        Expect.equal again 0 "again"
+                        Expect.equal (File.ReadAllText(Path.Combine(dir, "RESULTS-quick.md"))) md "File.ReadAllText(Path.Combine(dir, 'RESULTS-quick.md'))"
+                    finally
+                        if Directory.Exists dir then Directory.Delete(dir, true)
+        ]
+    ]

@@ -5,14 +5,14 @@ module Hybrid.Cli.Tests.ReproSpecTests
 
 open System
 open System.IO
-open Xunit
+open Expecto
 open FsCheck
 open FsCheck.FSharp
-open Hybrid.Torch
 open Hybrid.Vision.Backbones
 open Hybrid.Wsss.Training
 open Hybrid.Wsss.Methods
 open Hybrid.Cli.Commands
+open Hybrid.TestSupport.Expectations
 
 /// The repository root (the folder holding Hybrid.sln), found from the test's output folder.
 let repoRoot =
@@ -27,124 +27,119 @@ let specs () =
 
 let private env = MethodEnv.onCpu (Array.init 11 (sprintf "c%d")) "tiny_resnet" 32 10
 
-[<Fact>]
-let ``there is a table spec for each of the four papers`` () =
-    let papers = specs () |> Array.map (fun p -> (ReproCmd.parse p).Paper) |> Set.ofArray
-    Assert.True(Set.isSubset (set [ "PLDA"; "CSD"; "CoSA"; "AuxSegNet+" ]) papers, sprintf "%A" papers)
-
-[<Fact>]
-let ``every row names a registered method with settings it accepts, and baselines exist`` () =
-    for path in specs () do
-        let spec = ReproCmd.parse path
-        Assert.True(spec.Seeds.Length >= 3, $"{path}: at least 3 seeds")
-        let names = spec.Rows |> List.map (fun r -> r.Name)
-        Assert.Equal(names.Length, (List.distinct names).Length)
-        Assert.Contains(spec.Rows, fun r -> r.Method = "supervised") // the upper bound
-        for row in spec.Rows do
-            let entry = Registry.find row.Method
-            let sets = row.Sets |> List.map (fun s -> match s.Split('=', 2) with [| k; v |] -> k, v | _ -> failwith $"{path}: '{s}' is not key=value")
-            // building the untrained model parses every setting; a typo fails here
-            let m = entry.Build env sets
-            m.Model.Dispose()
-            row.Baseline |> Option.iter (fun b -> Assert.True(List.contains b names, $"{path}: baseline '{b}' of '{row.Name}' is not a row"))
-
 let private row m sets : ReproCmd.Row = { Name = "x"; Method = m; Sets = sets; Baseline = None; Metric = None; Steps = None; Init = None }
 
 let private specOf steps (rows: ReproCmd.Row list) : ReproCmd.TableSpec =
     { Paper = "p"; Metric = "seed_miou"; Data = "d"; Steps = steps; Seeds = [ 0 ]; Extra = []; Rows = rows }
 
-[<Fact>]
-let ``a run folder is a function of method, settings, steps, seed and the run it starts from`` () =
-    let genSets = Gen.elements [ "a=1"; "b=2"; "loss=bce"; "kind=pairwise"; "cam-scales=0.5,1" ] |> Gen.listOf |> Gen.map List.distinct
-    let prop =
-        Prop.forAll (Arb.fromGen (Gen.zip3 (Gen.elements [ "cam"; "csd"; "auxsegnet+" ]) genSets (Gen.zip (Gen.choose (1, 5000)) (Gen.choose (0, 9))))) (fun (m, sets, (steps, seed)) ->
-            let dir steps (r: ReproCmd.Row) = ReproCmd.runDir "runs" (specOf steps [ r ]) r seed
-            let d = dir steps (row m sets)
-            let pre = { row "cam" [] with Name = "pre"; Steps = Some(steps + 7) }
-            let fromPre (preSteps: int) = let r = { row m sets with Init = Some "pre" } in ReproCmd.runDir "runs" (specOf steps [ { pre with Steps = Some preSteps }; r ]) r seed
-            // the same run under another row name is the same folder; any change of the run moves it
-            d = dir steps { row m sets with Name = "other" }
-            && d <> dir (steps + 1) (row m sets)
-            && d <> ReproCmd.runDir "runs" (specOf steps [ row m sets ]) (row m sets) (seed + 1)
-            && d <> dir steps (row m (sets @ [ "extra=1" ]))
-            && d <> dir steps (row (m + "x") sets)
-            && d = dir (steps + 3) { row m sets with Steps = Some steps } // a row's own steps win
-            // starting from another run moves it, and so does any change of that run
-            && d <> fromPre (steps + 7)
-            && fromPre (steps + 7) <> fromPre (steps + 8))
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest 200, prop)
+[<Tests>]
+let tests =
+    testList "ReproSpec" [
+        testCase "there is a table spec for each of the four papers" <| fun () ->
+            let papers = specs () |> Array.map (fun p -> (ReproCmd.parse p).Paper) |> Set.ofArray
+            Expect.isTrue (Set.isSubset (set [ "PLDA"; "CSD"; "CoSA"; "AuxSegNet+" ]) papers) (sprintf "%A" papers)
 
-[<Fact>]
-let ``an init that names no row, or comes back to itself, is refused with the row named`` () =
-    let dir = Path.Combine(Path.GetTempPath(), "hybrid-spec-" + Guid.NewGuid().ToString("N"))
-    Directory.CreateDirectory dir |> ignore
-    try
-        let write (rows: string) =
-            let p = Path.Combine(dir, "table.json")
-            File.WriteAllText(p, $"""{{"paper": "p", "rows": [{rows}]}}""")
-            p
-        let e1 = Assert.Throws<InvalidDataException>(fun () -> ReproCmd.parse (write """{"name": "a", "method": "cam", "init": "nope"}""") |> ignore)
-        Assert.Contains("'nope'", e1.Message)
-        let e2 = Assert.Throws<InvalidDataException>(fun () -> ReproCmd.parse (write """{"name": "a", "method": "cam", "init": "b"}, {"name": "b", "method": "cam", "init": "a"}""") |> ignore)
-        Assert.Contains("comes back", e2.Message)
-        let ok = ReproCmd.parse (write """{"name": "pre", "method": "cam", "steps": 50}, {"name": "a", "method": "plda", "init": "pre"}""")
-        Assert.Equal(Some 50, ok.Rows.Head.Steps)
-        Assert.Equal(1, ReproCmd.initDepth ok ok.Rows[1])
-    finally
-        Directory.Delete(dir, true)
+        testCase "every row names a registered method with settings it accepts, and baselines exist" <| fun () ->
+            for path in specs () do
+                let spec = ReproCmd.parse path
+                Expect.isTrue (spec.Seeds.Length >= 3) ($"{path}: at least 3 seeds")
+                let names = spec.Rows |> List.map (fun r -> r.Name)
+                Expect.equal ((List.distinct names).Length) names.Length "(List.distinct names).Length"
+                Expect.exists spec.Rows (fun r -> r.Method = "supervised") "a supervised row" // the upper bound
+                for row in spec.Rows do
+                    let entry = Registry.find row.Method
+                    let sets = row.Sets |> List.map (fun s -> match s.Split('=', 2) with [| k; v |] -> k, v | _ -> failwith $"{path}: '{s}' is not key=value")
+                    // building the untrained model parses every setting; a typo fails here
+                    let m = entry.Build env sets
+                    m.Model.Dispose()
+                    row.Baseline |> Option.iter (fun b -> Expect.isTrue (List.contains b names) ($"{path}: baseline '{b}' of '{row.Name}' is not a row"))
 
-[<Fact>]
-let ``every table fine-tunes each row from one CAM pretraining run`` () =
-    for path in specs () do
-        let spec = ReproCmd.parse path
-        match spec.Rows |> List.filter (fun r -> r.Init.IsNone) with
-        | [ pre ] ->
-            Assert.Equal("cam", pre.Method)
-            // scored by what a CAM run produces, whatever the table's metric
-            Assert.Equal("seed_miou", defaultArg pre.Metric spec.Metric)
-            Assert.True(pre.Steps |> Option.exists (fun s -> s > spec.Steps), $"{path}: the pretraining row trains longer than the table's rows")
-            for r in spec.Rows do
-                if r.Name <> pre.Name then Assert.Equal(Some pre.Name, r.Init)
-        | other -> failwith $"{path}: expected one pretraining row (no init), found {other.Length}"
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 200 } "a run folder is a function of method, settings, steps, seed and the run it starts from" (
+            let genSets = Gen.elements [ "a=1"; "b=2"; "loss=bce"; "kind=pairwise"; "cam-scales=0.5,1" ] |> Gen.listOf |> Gen.map List.distinct
+            Prop.forAll (Arb.fromGen (Gen.zip3 (Gen.elements [ "cam"; "csd"; "auxsegnet+" ]) genSets (Gen.zip (Gen.choose (1, 5000)) (Gen.choose (0, 9))))) (fun (m, sets, (steps, seed)) ->
+                let dir steps (r: ReproCmd.Row) = ReproCmd.runDir "runs" (specOf steps [ r ]) r seed
+                let d = dir steps (row m sets)
+                let pre = { row "cam" [] with Name = "pre"; Steps = Some(steps + 7) }
+                let fromPre (preSteps: int) = let r = { row m sets with Init = Some "pre" } in ReproCmd.runDir "runs" (specOf steps [ { pre with Steps = Some preSteps }; r ]) r seed
+                // the same run under another row name is the same folder; any change of the run moves it
+                d = dir steps { row m sets with Name = "other" }
+                && d <> dir (steps + 1) (row m sets)
+                && d <> ReproCmd.runDir "runs" (specOf steps [ row m sets ]) (row m sets) (seed + 1)
+                && d <> dir steps (row m (sets @ [ "extra=1" ]))
+                && d <> dir steps (row (m + "x") sets)
+                && d = dir (steps + 3) { row m sets with Steps = Some steps } // a row's own steps win
+                // starting from another run moves it, and so does any change of that run
+                && d <> fromPre (steps + 7)
+                && fromPre (steps + 7) <> fromPre (steps + 8)))
 
-[<Fact>]
-let ``the pretraining, CAM baseline and upper bound are the same runs in every table that has them`` () =
-    let all = specs () |> Array.map ReproCmd.parse
-    let dirsOf (pred: ReproCmd.Row -> bool) =
-        [ for spec in all do
-            for r in spec.Rows do
-                if pred r then ReproCmd.runDir "runs" spec r 0 ]
-    let pretraining (r: ReproCmd.Row) = r.Init.IsNone
-    let baseline (r: ReproCmd.Row) = r.Method = "cam" && r.Sets.IsEmpty && r.Init.IsSome
-    let upper (r: ReproCmd.Row) = r.Method = "supervised" && r.Init.IsSome
-    Assert.Equal(all.Length, (dirsOf pretraining).Length)
-    Assert.True((dirsOf baseline).Length >= 3) // PLDA, CSD and the summary table
-    for pred in [ pretraining; baseline; upper ] do
-        Assert.Single(List.distinct (dirsOf pred)) |> ignore
+        testCase "an init that names no row, or comes back to itself, is refused with the row named" <| fun () ->
+            let dir = Path.Combine(Path.GetTempPath(), "hybrid-spec-" + Guid.NewGuid().ToString("N"))
+            Directory.CreateDirectory dir |> ignore
+            try
+                let write (rows: string) =
+                    let p = Path.Combine(dir, "table.json")
+                    File.WriteAllText(p, $"""{{"paper": "p", "rows": [{rows}]}}""")
+                    p
+                let e1 = throws<InvalidDataException> (fun () -> ReproCmd.parse (write """{"name": "a", "method": "cam", "init": "nope"}""") |> ignore)
+                Expect.stringContains e1.Message "'nope'" "''nope''"
+                let e2 = throws<InvalidDataException> (fun () -> ReproCmd.parse (write """{"name": "a", "method": "cam", "init": "b"}, {"name": "b", "method": "cam", "init": "a"}""") |> ignore)
+                Expect.stringContains e2.Message "comes back" "'comes back'"
+                let ok = ReproCmd.parse (write """{"name": "pre", "method": "cam", "steps": 50}, {"name": "a", "method": "plda", "init": "pre"}""")
+                Expect.equal ok.Rows.Head.Steps (Some 50) "ok.Rows.Head.Steps"
+                Expect.equal (ReproCmd.initDepth ok ok.Rows[1]) 1 "ReproCmd.initDepth ok ok.Rows[1]"
+            finally
+                Directory.Delete(dir, true)
 
-[<Fact>]
-let ``a run stopped after a checkpoint is resumed, a fresh one is not`` () =
-    let dir = Path.Combine(Path.GetTempPath(), "hybrid-repro-resume-" + Guid.NewGuid().ToString("N"))
-    Directory.CreateDirectory dir |> ignore
-    try
-        let pre = { row "cam" [] with Name = "pre"; Steps = Some 50 }
-        let r = { row "plda" [ "delta=0.5" ] with Init = Some "pre" }
-        let spec = specOf 10 [ pre; r ]
-        let argv () = ReproCmd.trainArgv "runs" None false spec r 3 dir
-        let fresh = argv ()
-        Assert.DoesNotContain("--resume", fresh)
-        Assert.Equal<string list>([ "--method"; "plda"; "--data"; "d"; "--steps"; "10"; "--seed"; "3"; "--out"; dir; "--set"; "delta=0.5"; "--weights" ], fresh |> List.take 13)
-        Assert.Equal(Path.Combine(ReproCmd.runDir "runs" spec pre 3, "checkpoint.safetensors"), fresh[13])
-        // a stage's checkpoint (CSD's stage 1, CoSA-MS, an AuxSegNet+ phase) or AuxSegNet+'s journal
-        let stage = Directory.CreateDirectory(Path.Combine(dir, "stage1")).FullName
-        File.WriteAllText(Path.Combine(stage, "checkpoint.safetensors"), "")
-        Assert.Equal<string list>(fresh @ [ "--resume" ], argv ())
-        File.Delete(Path.Combine(stage, "checkpoint.safetensors"))
-        File.WriteAllText(Path.Combine(dir, "journal.json"), "{}")
-        Assert.Equal<string list>(fresh @ [ "--resume" ], argv ())
-        File.Delete(Path.Combine(dir, "journal.json"))
-        Assert.Equal<string list>(fresh, argv ())
-        File.WriteAllText(Path.Combine(dir, "checkpoint.safetensors"), "")
-        Assert.Equal<string list>(fresh @ [ "--resume" ], argv ())
-    finally
-        Directory.Delete(dir, true)
+        testCase "every table fine-tunes each row from one CAM pretraining run" <| fun () ->
+            for path in specs () do
+                let spec = ReproCmd.parse path
+                match spec.Rows |> List.filter (fun r -> r.Init.IsNone) with
+                | [ pre ] ->
+                    Expect.equal pre.Method "cam" "pre.Method"
+                    // scored by what a CAM run produces, whatever the table's metric
+                    Expect.equal (defaultArg pre.Metric spec.Metric) "seed_miou" "defaultArg pre.Metric spec.Metric"
+                    Expect.isTrue (pre.Steps |> Option.exists (fun s -> s > spec.Steps)) ($"{path}: the pretraining row trains longer than the table's rows")
+                    for r in spec.Rows do
+                        if r.Name <> pre.Name then Expect.equal r.Init (Some pre.Name) "r.Init"
+                | other -> failwith $"{path}: expected one pretraining row (no init), found {other.Length}"
+
+        testCase "the pretraining, CAM baseline and upper bound are the same runs in every table that has them" <| fun () ->
+            let all = specs () |> Array.map ReproCmd.parse
+            let dirsOf (pred: ReproCmd.Row -> bool) =
+                [ for spec in all do
+                    for r in spec.Rows do
+                        if pred r then ReproCmd.runDir "runs" spec r 0 ]
+            let pretraining (r: ReproCmd.Row) = r.Init.IsNone
+            let baseline (r: ReproCmd.Row) = r.Method = "cam" && r.Sets.IsEmpty && r.Init.IsSome
+            let upper (r: ReproCmd.Row) = r.Method = "supervised" && r.Init.IsSome
+            Expect.equal ((dirsOf pretraining).Length) all.Length "(dirsOf pretraining).Length"
+            Expect.isTrue ((dirsOf baseline).Length >= 3) "(dirsOf baseline).Length >= 3" // PLDA, CSD and the summary table
+            for pred in [ pretraining; baseline; upper ] do
+                Expect.hasLength (List.distinct (dirsOf pred)) 1 "one run folder for the rows of this kind"
+
+        testCase "a run stopped after a checkpoint is resumed, a fresh one is not" <| fun () ->
+            let dir = Path.Combine(Path.GetTempPath(), "hybrid-repro-resume-" + Guid.NewGuid().ToString("N"))
+            Directory.CreateDirectory dir |> ignore
+            try
+                let pre = { row "cam" [] with Name = "pre"; Steps = Some 50 }
+                let r = { row "plda" [ "delta=0.5" ] with Init = Some "pre" }
+                let spec = specOf 10 [ pre; r ]
+                let argv () = ReproCmd.trainArgv "runs" None false spec r 3 dir
+                let fresh = argv ()
+                Expect.isFalse (List.contains "--resume" fresh) "a fresh run is not resumed"
+                Expect.equal (fresh |> List.take 13) [ "--method"; "plda"; "--data"; "d"; "--steps"; "10"; "--seed"; "3"; "--out"; dir; "--set"; "delta=0.5"; "--weights" ] "fresh |> List.take 13"
+                Expect.equal (fresh[13]) (Path.Combine(ReproCmd.runDir "runs" spec pre 3, "checkpoint.safetensors")) "fresh[13]"
+                // a stage's checkpoint (CSD's stage 1, CoSA-MS, an AuxSegNet+ phase) or AuxSegNet+'s journal
+                let stage = Directory.CreateDirectory(Path.Combine(dir, "stage1")).FullName
+                File.WriteAllText(Path.Combine(stage, "checkpoint.safetensors"), "")
+                Expect.equal (argv ()) (fresh @ [ "--resume" ]) "argv ()"
+                File.Delete(Path.Combine(stage, "checkpoint.safetensors"))
+                File.WriteAllText(Path.Combine(dir, "journal.json"), "{}")
+                Expect.equal (argv ()) (fresh @ [ "--resume" ]) "argv ()"
+                File.Delete(Path.Combine(dir, "journal.json"))
+                Expect.equal (argv ()) fresh "argv ()"
+                File.WriteAllText(Path.Combine(dir, "checkpoint.safetensors"), "")
+                Expect.equal (argv ()) (fresh @ [ "--resume" ]) "argv ()"
+            finally
+                Directory.Delete(dir, true)
+    ]

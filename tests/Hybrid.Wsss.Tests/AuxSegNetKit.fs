@@ -3,10 +3,10 @@
 module Hybrid.Wsss.Tests.AuxSegNetKit
 
 open System
-open Hybrid.Torch
-open Hybrid.Torch.Modules
+open TorchSharp
 open Hybrid.Wsss
 open Hybrid.Wsss.Methods.AuxSegNetPlus
+open Hybrid.Wsss.Tests.TensorValues
 
 let classes = 3
 let side = 32L
@@ -24,17 +24,17 @@ let tinyConfig: Config =
 
 /// A two-conv backbone (3 -> 8 -> 16 channels, stride 4): 32x32 images -> 8x8 features.
 let tinyBackbone () : SharedBackbone =
-    let convs = new Sequential(new Conv2d(3L, 8L, 3L, stride = 2L, padding = 1L), new ReLU(), new Conv2d(8L, 16L, 3L, stride = 2L, padding = 1L), new ReLU())
+    let convs = torch.nn.Sequential(torch.nn.Conv2d(3L, 8L, 3L, stride = 2L, padding = 1L), torch.nn.ReLU(), torch.nn.Conv2d(8L, 16L, 3L, stride = 2L, padding = 1L), torch.nn.ReLU())
     { Module = convs; Features = (fun x -> convs.forward x); Channels = 16L }
 
 let tinyNetwork (cfg: Config) : AuxSegNetNetwork =
-    torch.manual_seed 7L
+    torch.manual_seed 7L |> ignore
     AuxSegNetPlusMethod.network (tinyBackbone ()) classes cfg
 
 /// A batch of `n` random 32x32 images with image labels, saliency in [0, 1] and ground-truth
 /// masks consistent with the labels (pixels of present classes or background).
 let batch (seed: int64) (n: int) : Batch =
-    torch.manual_seed seed
+    torch.manual_seed seed |> ignore
     let images = torch.randn([| int64 n; 3L; side; side |])
     let rng = Random(int seed)
     let labels = Array.init (n * classes) (fun _ -> if rng.NextDouble() < 0.5 then 1.0f else 0.0f)
@@ -63,12 +63,12 @@ let randomTargets (b: Batch) : StageTargets =
 /// Normalised-looking images -> uint8 RGB for the saliency CRF (a fixed affine map).
 let toRgb (images: Tensor) : Tensor =
     use scaled = images * 40.0 + 128.0
-    use c = scaled.clamp(Nullable 0.0, Nullable 255.0)
-    c.to_type(ScalarType.UInt8)
+    use c = scaled.clamp(0.0, 255.0)
+    c.to_type(ScalarType.Byte)
 
 let maxAbs (t: Tensor) : float =
     use a = t.abs().max()
-    a.item<float32> () |> float
+    a.ToSingle() |> float
 
 let close (expected: Tensor) (actual: Tensor) (tol: float) =
     if expected.shape <> actual.shape then failwithf "shapes differ: %A vs %A" expected.shape actual.shape
@@ -77,7 +77,7 @@ let close (expected: Tensor) (actual: Tensor) (tol: float) =
     if not (m <= tol) then failwithf "max |difference| %g exceeds %g" m tol
 
 let isFinite (t: Tensor) : bool =
-    let v = t.to_type(ScalarType.Float64).data<float> ()
+    let v = doubles t
     v |> Array.forall (fun x -> not (Double.IsNaN x || Double.IsInfinity x))
 
 /// The entry settings of a tiny stage-wise run on the tiny FMNIST-Scenes set: two
@@ -99,6 +99,6 @@ let entryContext (out: string option) (resume: bool) (cancel: Threading.Cancella
             Cancel = cancel }
       Batches = CsdFixture.batches ds
       BatchesOf = CsdFixture.batches
-      ValBatches = fun () -> Hybrid.Wsss.Data.DataSource.evalBatches Device.CPU (TinyScenes.valSet ()) 4
+      ValBatches = fun () -> Hybrid.Wsss.Data.DataSource.evalBatches torch.CPU (TinyScenes.valSet ()) 4
       OnProgress = onProgress
       Log = log }

@@ -1,171 +1,165 @@
 module Hybrid.Wsss.Tests.AuxSegNetRefinementTests
 
 open System
-open Xunit
+open Expecto
 open FsCheck
 open FsCheck.FSharp
-open Hybrid.Torch
+open TorchSharp
+open Hybrid.Wsss
 open Hybrid.Wsss.Methods.AuxSegNetPlus
 open Hybrid.Wsss.Tests.AuxSegNetKit
+open Hybrid.Wsss.Tests.Properties
+open Hybrid.TestSupport.Expectations
+open Hybrid.Wsss.Tests.TensorValues
 
 let private f64 (values: float[]) (shape: int64[]) = torch.tensor(values, shape)
 
-[<Fact>]
-let ``CAM refinement by an identity affinity changes nothing`` () =
-    use scope = torch.NewDisposeScope()
-    torch.manual_seed 3L
-    let cam = torch.rand([| 2L; 3L; 4L; 5L |])                        // (B, K, h, w)
-    let eye = torch.eye(20L).unsqueeze(0L).expand([| 2L; 20L; 20L |]).contiguous()
-    let refined = AffinityRefinement.normalised (AffinityRefinement.ofMatrix eye) cam
-    close cam refined 1e-7
-
-[<Fact>]
-let ``refinement matches a reference computed with PyTorch`` () =
-    // Computed with Debian python3-torch 1.13:
-    //   A = [[0.5,0.3,0.2],[0.1,0.6,0.1],[0.2,0.2,0.9]]; x = [[0.2,0.5,0.9],[0.8,0.5,0.1]] (K=2, N=3)
-    //   print(((x @ A.T) / A.sum(1)).flatten().tolist())
-    use scope = torch.NewDisposeScope()
-    let a = f64 [| 0.5; 0.3; 0.2; 0.1; 0.6; 0.1; 0.2; 0.2; 0.9 |] [| 1L; 3L; 3L |]
-    let x = f64 [| 0.2; 0.5; 0.9; 0.8; 0.5; 0.1 |] [| 1L; 2L; 1L; 3L |]
-    let expected = f64 [| 0.43; 0.5125; 0.7307692307692308; 0.57; 0.4875; 0.2692307692307693 |] [| 1L; 2L; 1L; 3L |]
-    close expected (AffinityRefinement.normalised (AffinityRefinement.ofMatrix a) x) 1e-12
-
 /// Random non-negative affinities (optionally row-stochastic) and softmax predictions.
 let private refineCase (seed: int) (rowStochastic: bool) =
-    torch.manual_seed (int64 seed)
+    torch.manual_seed (int64 seed) |> ignore
     let n = 12L
     let logits = torch.randn([| 2L; n; n |]) * 3.0
     let a = if rowStochastic then logits.softmax(2L) else logits.exp()   // (B, N, N) >= 0
     let p = (torch.randn([| 2L; 4L; 3L; 4L |]) * 2.0).softmax(1L)          // (B, K, 3, 4)
     a, p
 
-[<Fact>]
-let ``refined predictions from a row-stochastic affinity stay distributions`` () =
-    Prop.checkN 30 (
-        Prop.forAll (Arb.fromGen (Gen.choose (0, 100000))) (fun seed ->
+[<Tests>]
+let tests =
+    testList "AuxSegNetRefinement" [
+        testCase "CAM refinement by an identity affinity changes nothing" <| fun () ->
             use scope = torch.NewDisposeScope()
-            let a, p = refineCase seed true
-            let r = AffinityRefinement.normalised (AffinityRefinement.ofMatrix a) p
-            let sums = r.sum(1L)
-            maxAbs (sums - 1.0) < 1e-5 && (r.amin([| 0L; 1L; 2L; 3L |]).item<float32> ()) >= 0.0f
-            // a row-stochastic A needs no normalisation: op(1) = 1
-            && maxAbs (r - (AffinityRefinement.ofMatrix a p)) < 1e-5)
-    )
+            torch.manual_seed 3L |> ignore
+            let cam = torch.rand([| 2L; 3L; 4L; 5L |])                        // (B, K, h, w)
+            let eye = torch.eye(20L).unsqueeze(0L).expand([| 2L; 20L; 20L |]).contiguous()
+            let refined = AffinityRefinement.normalised (AffinityRefinement.ofMatrix eye) cam
+            close cam refined 1e-7
 
-[<Fact>]
-let ``normalisation keeps predictions distributions for any non-negative affinity`` () =
-    Prop.checkN 30 (
-        Prop.forAll (Arb.fromGen (Gen.choose (0, 100000))) (fun seed ->
+        testCase "refinement matches a reference computed with PyTorch" <| fun () ->
+            // Computed with Debian python3-torch 1.13:
+            //   A = [[0.5,0.3,0.2],[0.1,0.6,0.1],[0.2,0.2,0.9]]; x = [[0.2,0.5,0.9],[0.8,0.5,0.1]] (K=2, N=3)
+            //   print(((x @ A.T) / A.sum(1)).flatten().tolist())
             use scope = torch.NewDisposeScope()
-            let a, p = refineCase seed false
-            let r = AffinityRefinement.normalised (AffinityRefinement.ofMatrix a) p
-            let sigmoidLike = p.narrow(1L, 0L, 1L)                      // in [0, 1]
-            let s = AffinityRefinement.normalised (AffinityRefinement.ofMatrix a) sigmoidLike
-            maxAbs (r.sum(1L) - 1.0) < 1e-5
-            && (s.amin([| 0L; 1L; 2L; 3L |]).item<float32> ()) >= 0.0f
-            && (s.amax([| 0L; 1L; 2L; 3L |]).item<float32> ()) <= 1.0f + 1e-6f)
-    )
+            let a = f64 [| 0.5; 0.3; 0.2; 0.1; 0.6; 0.1; 0.2; 0.2; 0.9 |] [| 1L; 3L; 3L |]
+            let x = f64 [| 0.2; 0.5; 0.9; 0.8; 0.5; 0.1 |] [| 1L; 2L; 1L; 3L |]
+            let expected = f64 [| 0.43; 0.5125; 0.7307692307692308; 0.57; 0.4875; 0.2692307692307693 |] [| 1L; 2L; 1L; 3L |]
+            close expected (AffinityRefinement.normalised (AffinityRefinement.ofMatrix a) x) 1e-12
 
-[<Fact>]
-let ``the network's refined outputs are distributions (dual cross-task affinity with unary term)`` () =
-    use scope = torch.NewDisposeScope()
-    use net = tinyNetwork tinyConfig
-    let b = batch 5L 2
-    let out = net.Forward b.Images
-    let seg = out.RefinedSegmentation.Value                           // (B, K + 1, 8, 8)
-    let sal = out.RefinedSaliency.Value                               // (B, 1, 8, 8)
-    Assert.Equal<int64[]>([| 2L; 4L; 8L; 8L |], seg.shape)
-    Assert.True(maxAbs (seg.sum(1L) - 1.0) < 1e-5)
-    Assert.True(seg.ge(0.0).all().item<bool> ())
-    Assert.True(sal.ge(0.0).logical_and(sal.le(1.0)).all().item<bool> ())
-    // without normalisation the unary term would double the class sum
-    let raw = out.Affinity.Value.Refine(out.Segmentation.softmax(1L), true)
-    Assert.True(maxAbs (raw.sum(1L) - 1.0) > 0.5)
+        propertyN 30 "refined predictions from a row-stochastic affinity stay distributions" (
+            Prop.forAll (Arb.fromGen (Gen.choose (0, 100000))) (fun seed ->
+                use scope = torch.NewDisposeScope()
+                let a, p = refineCase seed true
+                let r = AffinityRefinement.normalised (AffinityRefinement.ofMatrix a) p
+                let sums = r.sum(1L)
+                maxAbs (sums - 1.0) < 1e-5 && (r.amin([| 0L; 1L; 2L; 3L |]).ToSingle()) >= 0.0f
+                // a row-stochastic A needs no normalisation: op(1) = 1
+                && maxAbs (r - (AffinityRefinement.ofMatrix a p)) < 1e-5))
 
-[<Fact>]
-let ``Eq. 18 on the network's affinity is the dense pairwise matrix applied and normalised`` () =
-    use scope = torch.NewDisposeScope()
-    use net = tinyNetwork tinyConfig
-    let b = batch 6L 2
-    let out = net.Forward b.Images
-    let a = out.Affinity.Value
-    let cam = out.Cam.relu()
-    let viaDense = AffinityRefinement.normalised (AffinityRefinement.ofMatrix (a.Dense())) cam
-    close viaDense (AffinityRefinement.pairwise a cam) 1e-5
+        propertyN 30 "normalisation keeps predictions distributions for any non-negative affinity" (
+            Prop.forAll (Arb.fromGen (Gen.choose (0, 100000))) (fun seed ->
+                use scope = torch.NewDisposeScope()
+                let a, p = refineCase seed false
+                let r = AffinityRefinement.normalised (AffinityRefinement.ofMatrix a) p
+                let sigmoidLike = p.narrow(1L, 0L, 1L)                      // in [0, 1]
+                let s = AffinityRefinement.normalised (AffinityRefinement.ofMatrix a) sigmoidLike
+                maxAbs (r.sum(1L) - 1.0) < 1e-5
+                && (s.amin([| 0L; 1L; 2L; 3L |]).ToSingle()) >= 0.0f
+                && (s.amax([| 0L; 1L; 2L; 3L |]).ToSingle()) <= 1.0f + 1e-6f))
 
-[<Fact>]
-let ``inference segments with the pairwise affinity alone (Sec. III-C), not training's unary term`` () =
-    use scope = torch.NewDisposeScope()
-    use net = tinyNetwork tinyConfig
-    let b = batch 7L 2
-    net.eval () |> ignore
-    // sharpen the freshly initialised affinities (nearly uniform, where pairwise and unary
-    // refinement coincide) so the two refinements differ
-    do
-        use _ng = torch.no_grad ()
-        for p in net.NewLayerParameters do
-            p.mul_(4.0) |> ignore
-    let logits = AuxSegNetPlusMethod.segment net b.Images             // (B, K + 1, 8, 8)
-    use _ng = torch.no_grad ()
-    let out = net.Forward b.Images
-    let a = out.Affinity.Value
-    let probs = out.Segmentation.softmax(1L)
-    // the dense pairwise matrix, applied and normalised, is the reference
-    let pairwise = AffinityRefinement.normalised (AffinityRefinement.ofMatrix (a.Dense())) probs
-    close (logits.exp ()) pairwise 1e-5
-    // and it is not training's refinement with the unary term
-    Assert.True(maxAbs (logits.exp () - out.RefinedSegmentation.Value) > 1e-4)
+        testCase "the network's refined outputs are distributions (dual cross-task affinity with unary term)" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            use net = tinyNetwork tinyConfig
+            let b = batch 5L 2
+            let out = net.Forward b.Images
+            let seg = out.RefinedSegmentation.Value                           // (B, K + 1, 8, 8)
+            let sal = out.RefinedSaliency.Value                               // (B, 1, 8, 8)
+            Expect.equal seg.shape [| 2L; 4L; 8L; 8L |] "seg.shape"
+            Expect.isTrue (maxAbs (seg.sum(1L) - 1.0) < 1e-5) "maxAbs (seg.sum(1L) - 1.0) < 1e-5"
+            Expect.isTrue (seg.ge(0.0).all().ToBoolean()) "seg.ge(0.0).all().ToBoolean()"
+            Expect.isTrue (sal.ge(0.0).logical_and(sal.le(1.0)).all().ToBoolean()) "sal.ge(0.0).logical_and(sal.le(1.0)).all().ToBoolean()"
+            // without normalisation the unary term would double the class sum
+            let raw = out.Affinity.Value.Refine(out.Segmentation.softmax(1L), true)
+            Expect.isTrue (maxAbs (raw.sum(1L) - 1.0) > 0.5) "maxAbs (raw.sum(1L) - 1.0) > 0.5"
 
-[<Fact>]
-let ``Heads is Forward without the refinements`` () =
-    use scope = torch.NewDisposeScope()
-    use net = tinyNetwork tinyConfig
-    let b = batch 8L 2
-    net.eval () |> ignore
-    use _ng = torch.no_grad ()
-    let heads = net.Heads b.Images
-    let full = net.Forward b.Images
-    Assert.True(heads.RefinedSegmentation.IsNone && heads.RefinedSaliency.IsNone)
-    Assert.True(full.RefinedSegmentation.IsSome && full.RefinedSaliency.IsSome)
-    close full.Scores heads.Scores 1e-6
-    close full.Cam heads.Cam 1e-6
-    close full.Segmentation heads.Segmentation 1e-6
-    close full.Saliency.Value heads.Saliency.Value 1e-6
-    close (full.Affinity.Value.Dense()) (heads.Affinity.Value.Dense()) 1e-6
+        testCase "Eq. 18 on the network's affinity is the dense pairwise matrix applied and normalised" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            use net = tinyNetwork tinyConfig
+            let b = batch 6L 2
+            let out = net.Forward b.Images
+            let a = out.Affinity.Value
+            let cam = out.Cam.relu()
+            let viaDense = AffinityRefinement.normalised (AffinityRefinement.ofMatrix (a.Dense())) cam
+            close viaDense (AffinityRefinement.pairwise a cam) 1e-5
 
-[<Fact>]
-let ``normalised refinement has the gradient of finite differences`` () =
-    use scope = torch.NewDisposeScope()
-    torch.manual_seed 9L
-    let a = torch.rand([| 1L; 6L; 6L |], dtype = ScalarType.Float64) + 0.1
-    let x = torch.rand([| 1L; 2L; 2L; 3L |], dtype = ScalarType.Float64)
-    let w = torch.randn([| 1L; 2L; 2L; 3L |], dtype = ScalarType.Float64)
-    let objective (m: Tensor) = (AffinityRefinement.normalised (AffinityRefinement.ofMatrix m) x * w).sum()
-    let leaf = a.detach().requires_grad_(true)
-    objective(leaf).backward()
-    let analytic = leaf.grad.data<float> ()
-    let flat = a.data<float> ()
-    let eps = 1e-6
-    for i in 0 .. flat.Length - 1 do
-        let shifted (d: float) =
-            let v = Array.copy flat
-            v.[i] <- v.[i] + d
-            use m = torch.tensor(v, [| 1L; 6L; 6L |])
+        testCase "inference segments with the pairwise affinity alone (Sec. III-C), not training's unary term" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            use net = tinyNetwork tinyConfig
+            let b = batch 7L 2
+            net.eval () |> ignore
+            // sharpen the freshly initialised affinities (nearly uniform, where pairwise and unary
+            // refinement coincide) so the two refinements differ
+            do
+                use _ng = torch.no_grad ()
+                for p in net.NewLayerParameters do
+                    p.mul_((4.0).ToScalar()) |> ignore
+            let logits = AuxSegNetPlusMethod.segment net b.Images             // (B, K + 1, 8, 8)
             use _ng = torch.no_grad ()
-            (objective m).item<float> ()
-        let numeric = (shifted eps - shifted -eps) / (2.0 * eps)
-        Assert.True(abs (numeric - analytic.[i]) < 1e-6, sprintf "entry %d: numeric %g, analytic %g" i numeric analytic.[i])
+            let out = net.Forward b.Images
+            let a = out.Affinity.Value
+            let probs = out.Segmentation.softmax(1L)
+            // the dense pairwise matrix, applied and normalised, is the reference
+            let pairwise = AffinityRefinement.normalised (AffinityRefinement.ofMatrix (a.Dense())) probs
+            close (logits.exp ()) pairwise 1e-5
+            // and it is not training's refinement with the unary term
+            Expect.isTrue (maxAbs (logits.exp () - out.RefinedSegmentation.Value) > 1e-4) "maxAbs (logits.exp () - out.RefinedSegmentation.Value) > 1e-4"
 
-[<Fact>]
-let ``probability cross entropy matches PyTorch's nll_loss of log-probabilities`` () =
-    // Computed with Debian python3-torch 1.13: p = [[0.7,0.2,0.1],[0.1,0.1,0.8]] (pixels x classes),
-    //   F.nll_loss(p.T.reshape(1,3,1,2).clamp_min(1e-8).log(), t, ignore_index=255):
-    //   t = [[[2,255]]] -> 2.3025850929940455; t = [[[0,2]]] -> 0.2899092476264711
-    use scope = torch.NewDisposeScope()
-    let p = f64 [| 0.7; 0.1; 0.2; 0.1; 0.1; 0.8 |] [| 1L; 3L; 1L; 2L |]
-    let t1 = torch.tensor([| 2L; 255L |], [| 1L; 1L; 2L |])
-    let t2 = torch.tensor([| 0L; 2L |], [| 1L; 1L; 2L |])
-    Assert.Equal(2.3025850929940455, (Objective.probabilityCrossEntropy p t1).item<float> (), 10)
-    Assert.Equal(0.2899092476264711, (Objective.probabilityCrossEntropy p t2).item<float> (), 10)
-    let allIgnored = torch.tensor([| 255L; 255L |], [| 1L; 1L; 2L |])
-    Assert.Equal(0.0, (Objective.probabilityCrossEntropy p allIgnored).item<float> ())
+        testCase "Heads is Forward without the refinements" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            use net = tinyNetwork tinyConfig
+            let b = batch 8L 2
+            net.eval () |> ignore
+            use _ng = torch.no_grad ()
+            let heads = net.Heads b.Images
+            let full = net.Forward b.Images
+            Expect.isTrue (heads.RefinedSegmentation.IsNone && heads.RefinedSaliency.IsNone) "heads.RefinedSegmentation.IsNone && heads.RefinedSaliency.IsNone"
+            Expect.isTrue (full.RefinedSegmentation.IsSome && full.RefinedSaliency.IsSome) "full.RefinedSegmentation.IsSome && full.RefinedSaliency.IsSome"
+            close full.Scores heads.Scores 1e-6
+            close full.Cam heads.Cam 1e-6
+            close full.Segmentation heads.Segmentation 1e-6
+            close full.Saliency.Value heads.Saliency.Value 1e-6
+            close (full.Affinity.Value.Dense()) (heads.Affinity.Value.Dense()) 1e-6
+
+        testCase "normalised refinement has the gradient of finite differences" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            torch.manual_seed 9L |> ignore
+            let a = torch.rand([| 1L; 6L; 6L |], dtype = ScalarType.Float64) + 0.1
+            let x = torch.rand([| 1L; 2L; 2L; 3L |], dtype = ScalarType.Float64)
+            let w = torch.randn([| 1L; 2L; 2L; 3L |], dtype = ScalarType.Float64)
+            let objective (m: Tensor) = (AffinityRefinement.normalised (AffinityRefinement.ofMatrix m) x * w).sum()
+            let leaf = a.detach().requires_grad_(true)
+            objective(leaf).backward()
+            let analytic = doubles leaf.grad
+            let flat = doubles a
+            let eps = 1e-6
+            for i in 0 .. flat.Length - 1 do
+                let shifted (d: float) =
+                    let v = Array.copy flat
+                    v.[i] <- v.[i] + d
+                    use m = torch.tensor(v, [| 1L; 6L; 6L |])
+                    use _ng = torch.no_grad ()
+                    (objective m).ToDouble()
+                let numeric = (shifted eps - shifted -eps) / (2.0 * eps)
+                Expect.isTrue (abs (numeric - analytic.[i]) < 1e-6) (sprintf "entry %d: numeric %g, analytic %g" i numeric analytic.[i])
+
+        testCase "probability cross entropy matches PyTorch's nll_loss of log-probabilities" <| fun () ->
+            // Computed with Debian python3-torch 1.13: p = [[0.7,0.2,0.1],[0.1,0.1,0.8]] (pixels x classes),
+            //   F.nll_loss(p.T.reshape(1,3,1,2).clamp_min(1e-8).log(), t, ignore_index=255):
+            //   t = [[[2,255]]] -> 2.3025850929940455; t = [[[0,2]]] -> 0.2899092476264711
+            use scope = torch.NewDisposeScope()
+            let p = f64 [| 0.7; 0.1; 0.2; 0.1; 0.1; 0.8 |] [| 1L; 3L; 1L; 2L |]
+            let t1 = torch.tensor([| 2L; 255L |], [| 1L; 1L; 2L |])
+            let t2 = torch.tensor([| 0L; 2L |], [| 1L; 1L; 2L |])
+            equalRounded 10 ((Objective.probabilityCrossEntropy p t1).ToDouble()) 2.3025850929940455 "(Objective.probabilityCrossEntropy p t1).ToDouble()"
+            equalRounded 10 ((Objective.probabilityCrossEntropy p t2).ToDouble()) 0.2899092476264711 "(Objective.probabilityCrossEntropy p t2).ToDouble()"
+            let allIgnored = torch.tensor([| 255L; 255L |], [| 1L; 1L; 2L |])
+            Expect.equal ((Objective.probabilityCrossEntropy p allIgnored).ToDouble()) 0.0 "(Objective.probabilityCrossEntropy p allIgnored).ToDouble()"
+    ]

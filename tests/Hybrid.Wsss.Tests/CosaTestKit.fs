@@ -2,7 +2,7 @@
 module Hybrid.Wsss.Tests.CosaTestKit
 
 open System
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Vision.Backbones
 open Hybrid.Wsss
 open Hybrid.Wsss.Training
@@ -33,7 +33,7 @@ let registered = MethodEnv.onCpu [| "background"; "a"; "b"; "c" |] "tiny_resnet"
 /// A random batch of two 32x32 images, each with one or two of the 3 classes, GT masks of
 /// those classes and a strong view.
 let batch (seed: int64) : Batch =
-    torch.manual_seed seed
+    torch.manual_seed seed |> ignore
     let images = torch.randn ([| 2L; 3L; 32L; 32L |])
     let labels = torch.tensor ([| 1.0f; 0.0f; 1.0f; 0.0f; 1.0f; 0.0f |], [| 2L; 3L |])
     let masks = torch.tensor ([| for b in 0 .. 1 do for i in 0 .. 1023 -> if i % 32 < 16 then 0L else (if b = 0 then (if i < 512 then 1L else 3L) else 2L) |], [| 2L; 32L; 32L |])
@@ -46,14 +46,14 @@ let batch (seed: int64) : Batch =
 
 let ctx step : StepContext = { Step = step; Total = 10 }
 
-let finite (t: Tensor) = let v = t.item<float32> () in not (Single.IsNaN v || Single.IsInfinity v)
+let finite (t: Tensor) = let v = t.ToSingle() in not (Single.IsNaN v || Single.IsInfinity v)
 
 let weightOf (net: CosaNetwork) = net.Classifier.parameters () |> Seq.exactlyOne
 
 /// Gradient of one named term w.r.t. the online classifier weight and backbone (None = no gradient).
 let gradientsOf (term: string) (cfg: CosaConfig) =
     use scope = torch.NewDisposeScope()
-    torch.manual_seed 11L
+    torch.manual_seed 11L |> ignore
     use m = model cfg
     let meth, _ = Cosa.ofModel cfg m
     let losses = meth.Step (ctx 5) (batch 1L)
@@ -61,6 +61,6 @@ let gradientsOf (term: string) (cfg: CosaConfig) =
     if List.isEmpty total then failwithf "no term %s in %A" term (List.map fst losses)
     (List.reduce (+) total).backward ()
     let w = weightOf m.Online
-    let wGrad = w.grad |> Option.ofObj |> Option.map (fun g -> g.abs().sum().item<float32> ())
-    let bGrad = m.Online.BackboneParameters |> List.sumBy (fun p -> match p.grad with null -> 0.0f | g -> g.abs().sum().item<float32> ())
+    let wGrad = w.grad |> Option.ofObj |> Option.map (fun g -> g.abs().sum().ToSingle())
+    let bGrad = m.Online.BackboneParameters |> List.sumBy (fun p -> match p.grad with null -> 0.0f | g -> g.abs().sum().ToSingle())
     wGrad, bGrad, List.map fst losses

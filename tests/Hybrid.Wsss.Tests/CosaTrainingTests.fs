@@ -4,214 +4,208 @@
 module Hybrid.Wsss.Tests.CosaTrainingTests
 
 open System
-open Xunit
+open Expecto
 open Hybrid.Wsss.Tests.SingleThread
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Torch.Optim
 open Hybrid.Vision.Backbones
 open Hybrid.Wsss
 open Hybrid.Wsss.Schedules
 open Hybrid.Wsss.Training
 open Hybrid.Wsss.Methods.Cosa
-
 open Hybrid.Wsss.Tests.CosaTestKit
+open Hybrid.TestSupport.Expectations
+open Hybrid.Wsss.Tests.TensorValues
 
-[<Fact>]
-let ``with GC off the CAMs get no segmentation gradient`` () =
-    singleThreaded <| fun () ->
-        use scope = torch.NewDisposeScope()
-        let cfg = { tiny with Guidance = NoGuidance; ContrastiveSeparation = false }
-        use m = model cfg
-        let meth, _ = Cosa.ofModel cfg m
-        let losses = meth.Step (ctx 5) (batch 1L)
-        Assert.DoesNotContain("s2c", List.map fst losses)
-        // every term but the classification ones: CAM2Seg of M' and M-dagger'
-        let seg = losses |> List.filter (fun (n, _) -> not (n.StartsWith "cls")) |> List.map snd |> List.reduce (+)
-        seg.backward ()
-        let w = weightOf m.Online
-        Assert.True(isNull w.grad || w.grad.abs().sum().item<float32> () = 0.0f)
-        // ... while the segmentation head and the backbone did learn from them
-        Assert.True(m.Online.BackboneParameters |> List.exists (fun p -> not (isNull p.grad) && p.grad.abs().sum().item<float32> () > 0.0f))
+[<Tests>]
+let tests =
+    testList "CosaTraining" [
+        testCase "with GC off the CAMs get no segmentation gradient" <| fun () ->
+            singleThreaded <| fun () ->
+                use scope = torch.NewDisposeScope()
+                let cfg = { tiny with Guidance = NoGuidance; ContrastiveSeparation = false }
+                use m = model cfg
+                let meth, _ = Cosa.ofModel cfg m
+                let losses = meth.Step (ctx 5) (batch 1L)
+                Expect.isFalse (List.contains "s2c" (List.map fst losses)) "no s2c term with GC off"
+                // every term but the classification ones: CAM2Seg of M' and M-dagger'
+                let seg = losses |> List.filter (fun (n, _) -> not (n.StartsWith "cls")) |> List.map snd |> List.reduce (+)
+                seg.backward ()
+                let w = weightOf m.Online
+                Expect.isTrue (isNull w.grad || w.grad.abs().sum().ToSingle() = 0.0f) "isNull w.grad || w.grad.abs().sum().ToSingle() = 0.0f"
+                // ... while the segmentation head and the backbone did learn from them
+                Expect.isTrue (m.Online.BackboneParameters |> List.exists (fun p -> not (isNull p.grad) && p.grad.abs().sum().ToSingle() > 0.0f)) "m.Online.BackboneParameters |> List.exists (fun p -> not (isNull p.grad) && p.grad.abs(..."
 
-[<Fact>]
-let ``with GC on the Seg2CAM term reaches W_fc, and the Tab. 4a detach cuts F or W_fc`` () =
-    singleThreaded <| fun () ->
-        let wGrad, bGrad, names = gradientsOf "s2c" { tiny with ContrastiveSeparation = false }
-        Assert.Contains("s2c", names)
-        Assert.True(wGrad.IsSome && wGrad.Value > 0.0f && bGrad > 0.0f)
-        let wGrad, bGrad, _ = gradientsOf "s2c" { tiny with ContrastiveSeparation = false; Detach = DetachWeights }
-        Assert.True((wGrad |> Option.defaultValue 0.0f) = 0.0f && bGrad > 0.0f)
-        let wGrad, bGrad, _ = gradientsOf "s2c" { tiny with ContrastiveSeparation = false; Detach = DetachFeatures }
-        Assert.True(wGrad.IsSome && wGrad.Value > 0.0f && bGrad = 0.0f)
+        testCase "with GC on the Seg2CAM term reaches W_fc, and the Tab. 4a detach cuts F or W_fc" <| fun () ->
+            singleThreaded <| fun () ->
+                let wGrad, bGrad, names = gradientsOf "s2c" { tiny with ContrastiveSeparation = false }
+                Expect.contains names "s2c" "the s2c term"
+                Expect.isTrue (wGrad.IsSome && wGrad.Value > 0.0f && bGrad > 0.0f) "wGrad.IsSome && wGrad.Value > 0.0f && bGrad > 0.0f"
+                let wGrad, bGrad, _ = gradientsOf "s2c" { tiny with ContrastiveSeparation = false; Detach = DetachWeights }
+                Expect.isTrue ((wGrad |> Option.defaultValue 0.0f) = 0.0f && bGrad > 0.0f) "(wGrad |> Option.defaultValue 0.0f) = 0.0f && bGrad > 0.0f"
+                let wGrad, bGrad, _ = gradientsOf "s2c" { tiny with ContrastiveSeparation = false; Detach = DetachFeatures }
+                Expect.isTrue (wGrad.IsSome && wGrad.Value > 0.0f && bGrad = 0.0f) "wGrad.IsSome && wGrad.Value > 0.0f && bGrad = 0.0f"
 
-[<Fact>]
-let ``the assignment network never receives gradients and follows the online one by EMA`` () =
-    singleThreaded <| fun () ->
-        use scope = torch.NewDisposeScope()
-        // horizon 0.5 of the 10-step run (CosaTestKit.ctx): m = 1 - 1 / (0.5 * 10) = 0.8
-        let cfg = { tiny with Momentum = HorizonFraction 0.5 }
-        let mom = 0.8
-        use m = model cfg
-        let meth, _ = Cosa.ofModel cfg m
-        use opt = new AdamW(meth.Groups, 1e-3)
-        let an = m.Assignment.named_parameters () |> Seq.map (fun struct (n, p) -> n, p) |> Seq.toList
-        let on = m.Online.named_parameters () |> Seq.map (fun struct (n, p) -> n, p) |> Map.ofSeq
-        for step in 0 .. 1 do
-            let before = an |> List.map (fun (n, p) -> n, p.detach().clone())
-            let losses = meth.Step (ctx step) (batch (int64 step))
-            opt.zero_grad ()
-            (losses |> List.map snd |> List.reduce (+)).backward ()
-            for _, p in an do
-                Assert.False(p.requires_grad)
-                Assert.True(isNull p.grad)
-            opt.step ()
-            meth.AfterStep (ctx step)
-            // AN = m AN_before + (1 - m) ON_after, parameter by parameter
-            for (n, old), (_, now) in List.zip before an do
-                use expected = old * mom + on.[n].detach() * (1.0 - mom)
-                Assert.True(now.allclose(expected, rtol = 1e-5, atol = 1e-6), n)
-        Assert.Equal(2L, m.Updates)
-        Assert.False(m.Assignment.training)   // eval mode whatever the model's mode
-        m.train () |> ignore
-        Assert.False(m.Assignment.training)
-        Assert.True(m.Online.training)
+        testCase "the assignment network never receives gradients and follows the online one by EMA" <| fun () ->
+            singleThreaded <| fun () ->
+                use scope = torch.NewDisposeScope()
+                // horizon 0.5 of the 10-step run (CosaTestKit.ctx): m = 1 - 1 / (0.5 * 10) = 0.8
+                let cfg = { tiny with Momentum = HorizonFraction 0.5 }
+                let mom = 0.8
+                use m = model cfg
+                let meth, _ = Cosa.ofModel cfg m
+                use opt = Optimizer.AdamW(meth.Groups, 1e-3)
+                let an = m.Assignment.named_parameters () |> Seq.map (fun struct (n, p) -> n, p) |> Seq.toList
+                let on = m.Online.named_parameters () |> Seq.map (fun struct (n, p) -> n, p) |> Map.ofSeq
+                for step in 0 .. 1 do
+                    let before = an |> List.map (fun (n, p) -> n, p.detach().clone())
+                    let losses = meth.Step (ctx step) (batch (int64 step))
+                    opt.zero_grad ()
+                    (losses |> List.map snd |> List.reduce (+)).backward ()
+                    for _, p in an do
+                        Expect.isFalse p.requires_grad "an assignment parameter requires no gradient"
+                        Expect.isTrue (isNull p.grad) "an assignment parameter has no gradient"
+                    opt.step ()
+                    meth.AfterStep (ctx step)
+                    // AN = m AN_before + (1 - m) ON_after, parameter by parameter
+                    for (n, old), (_, now) in List.zip before an do
+                        use expected = old * mom + on.[n].detach() * (1.0 - mom)
+                        Expect.isTrue (now.allclose(expected, rtol = 1e-5, atol = 1e-6)) n
+                Expect.equal m.Updates 2L "m.Updates"
+                Expect.isFalse m.Assignment.training "the assignment network is in eval mode"   // eval mode whatever the model's mode
+                m.train () |> ignore
+                Expect.isFalse m.Assignment.training "m.Assignment.training"
+                Expect.isTrue m.Online.training "m.Online.training"
 
-[<Fact>]
-let ``with SA off the targets come from the online network itself`` () =
-    singleThreaded <| fun () ->
-        use scope = torch.NewDisposeScope()
-        use m = model tiny
-        // make the two networks differ
-        use _g = torch.no_grad ()
-        for p in m.Assignment.parameters () do p.mul_(0.5).add_(0.01) |> ignore
-        let b = batch 4L
-        let camOf net = (Assignment.infer net [ 1.0 ] false b.Images b.Labels).Cam
-        let onCam, anCam = camOf m.Online, camOf m.Assignment
-        Assert.False(onCam.allclose(anCam, atol = 1e-4))
-        let targetsWith sa =
-            let cfg = { tiny with SwapAssignments = sa }
-            Cosa.assign cfg m (Cosa.CosaState cfg) b
-        Assert.True((targetsWith false).Maps.Cam.allclose(onCam))
-        Assert.True((targetsWith true).Maps.Cam.allclose(anCam))
-        // the online network is back in training mode after serving as its own assigner
-        Assert.True(m.Online.training)
+        testCase "with SA off the targets come from the online network itself" <| fun () ->
+            singleThreaded <| fun () ->
+                use scope = torch.NewDisposeScope()
+                use m = model tiny
+                // make the two networks differ
+                use _g = torch.no_grad ()
+                for p in m.Assignment.parameters () do p.mul_((0.5).ToScalar()).add_((0.01).ToScalar()) |> ignore
+                let b = batch 4L
+                let camOf net = (Assignment.infer net [ 1.0 ] false b.Images b.Labels).Cam
+                let onCam, anCam = camOf m.Online, camOf m.Assignment
+                Expect.isFalse (onCam.allclose(anCam, atol = 1e-4)) "onCam.allclose(anCam, atol = 1e-4)"
+                let targetsWith sa =
+                    let cfg = { tiny with SwapAssignments = sa }
+                    Cosa.assign cfg m (Cosa.CosaState cfg) b
+                Expect.isTrue ((targetsWith false).Maps.Cam.allclose(onCam)) "(targetsWith false).Maps.Cam.allclose(onCam)"
+                Expect.isTrue ((targetsWith true).Maps.Cam.allclose(anCam)) "(targetsWith true).Maps.Cam.allclose(anCam)"
+                // the online network is back in training mode after serving as its own assigner
+                Expect.isTrue m.Online.training "m.Online.training"
 
-[<Fact>]
-let ``before the warm-up ends only the classification terms are trained`` () =
-    singleThreaded <| fun () ->
-        use scope = torch.NewDisposeScope()
-        let cfg = { tiny with Warmup = WarmupSteps 3 }
-        use m = model cfg
-        let meth, state = Cosa.ofModel cfg m
-        Assert.Equal<string list>([ "cls"; "cls_aux" ], meth.Step (ctx 2) (batch 1L) |> List.map fst)
-        Assert.Equal(0, state.Threshold.History.Count)
-        Assert.Equal<string list>([ "cls"; "cls_aux"; "c2s"; "c2s_aux"; "s2c"; "csc" ], meth.Step (ctx 3) (batch 1L) |> List.map fst)
-        Assert.Equal(1, state.Threshold.History.Count)
+        testCase "before the warm-up ends only the classification terms are trained" <| fun () ->
+            singleThreaded <| fun () ->
+                use scope = torch.NewDisposeScope()
+                let cfg = { tiny with Warmup = WarmupSteps 3 }
+                use m = model cfg
+                let meth, state = Cosa.ofModel cfg m
+                Expect.equal (meth.Step (ctx 2) (batch 1L) |> List.map fst) [ "cls"; "cls_aux" ] "meth.Step (ctx 2) (batch 1L) |> List.map fst"
+                Expect.equal state.Threshold.History.Count 0 "state.Threshold.History.Count"
+                Expect.equal (meth.Step (ctx 3) (batch 1L) |> List.map fst) [ "cls"; "cls_aux"; "c2s"; "c2s_aux"; "s2c"; "csc" ] "meth.Step (ctx 3) (batch 1L) |> List.map fst"
+                Expect.equal state.Threshold.History.Count 1 "state.Threshold.History.Count"
 
-[<Fact>]
-let ``the predictor gives CAM scores, segmentation logits and CPL pseudo masks`` () =
-    singleThreaded <| fun () ->
-        use scope = torch.NewDisposeScope()
-        // the registry path: ON and AN on the CPU default backbone
-        use m = Cosa.createModel registered tiny
-        let meth, _ = Cosa.ofModel tiny m
-        let b = batch 2L
-        let cam = meth.Predict.Cam.Value b.Images
-        let seg = meth.Predict.Segment.Value b.Images
-        let pseudo = meth.Predict.Pseudo.Value b
-        Assert.Equal<int64[]>([| 2L; 3L; 4L; 4L |], cam.shape)         // tiny_resnet: output stride 8
-        Assert.Equal<int64[]>([| 2L; 4L; 4L; 4L |], seg.shape)
-        Assert.Equal<int64[]>([| 2L; 32L; 32L |], pseudo.shape)
-        let v = pseudo.data<int64> ()
-        // image 0 has classes 1 and 3, image 1 class 2
-        Assert.True(v.[.. 1023] |> Array.forall (fun l -> l = 0L || l = 1L || l = 3L))
-        Assert.True(v.[1024 ..] |> Array.forall (fun l -> l = 0L || l = 2L))
-        Assert.False(cam.requires_grad)
+        testCase "the predictor gives CAM scores, segmentation logits and CPL pseudo masks" <| fun () ->
+            singleThreaded <| fun () ->
+                use scope = torch.NewDisposeScope()
+                // the registry path: ON and AN on the CPU default backbone
+                use m = Cosa.createModel registered tiny
+                let meth, _ = Cosa.ofModel tiny m
+                let b = batch 2L
+                let cam = meth.Predict.Cam.Value b.Images
+                let seg = meth.Predict.Segment.Value b.Images
+                let pseudo = meth.Predict.Pseudo.Value b
+                Expect.equal cam.shape [| 2L; 3L; 4L; 4L |] "cam.shape"         // tiny_resnet: output stride 8
+                Expect.equal seg.shape [| 2L; 4L; 4L; 4L |] "seg.shape"
+                Expect.equal pseudo.shape [| 2L; 32L; 32L |] "pseudo.shape"
+                let v = longs pseudo
+                // image 0 has classes 1 and 3, image 1 class 2
+                Expect.isTrue (v.[.. 1023] |> Array.forall (fun l -> l = 0L || l = 1L || l = 3L)) "v.[.. 1023] |> Array.forall (fun l -> l = 0L || l = 1L || l = 3L)"
+                Expect.isTrue (v.[1024 ..] |> Array.forall (fun l -> l = 0L || l = 2L)) "v.[1024 ..] |> Array.forall (fun l -> l = 0L || l = 2L)"
+                Expect.isFalse cam.requires_grad "cam.requires_grad"
 
-[<Fact>]
-let ``ground-truth guidance trains and needs masks`` () =
-    singleThreaded <| fun () ->
-        use scope = torch.NewDisposeScope()
-        let cfg = { tiny with Guidance = FromGroundTruth }
-        use m = model cfg
-        let meth, _ = Cosa.ofModel cfg m
-        let losses = meth.Step (ctx 1) (batch 3L)
-        Assert.True(losses |> List.forall (snd >> finite))
-        let ex = Assert.Throws<InvalidOperationException>(fun () -> meth.Step (ctx 1) { batch 3L with Masks = None } |> ignore)
-        Assert.Contains("ground-truth masks", ex.Message)
+        testCase "ground-truth guidance trains and needs masks" <| fun () ->
+            singleThreaded <| fun () ->
+                use scope = torch.NewDisposeScope()
+                let cfg = { tiny with Guidance = FromGroundTruth }
+                use m = model cfg
+                let meth, _ = Cosa.ofModel cfg m
+                let losses = meth.Step (ctx 1) (batch 3L)
+                Expect.isTrue (losses |> List.forall (snd >> finite)) "losses |> List.forall (snd >> finite)"
+                let ex = throws<InvalidOperationException> (fun () -> meth.Step (ctx 1) { batch 3L with Masks = None } |> ignore)
+                Expect.stringContains ex.Message "ground-truth masks" "'ground-truth masks'"
 
-[<Fact>]
-let ``settings parse and unknown keys list the valid ones`` () =
-    let cfg =
-        CosaConfig.defaults
-        |> CosaConfig.set "gc" "false"
-        |> CosaConfig.set "detach" "weights"
-        |> CosaConfig.set "scales" "1.0,0.5"
-        |> CosaConfig.set "dt" "off"
-        |> CosaConfig.set "csc-form" "infonce"
-    Assert.Equal(NoGuidance, cfg.Guidance)
-    Assert.Equal(DetachWeights, cfg.Detach)
-    Assert.Equal<float list>([ 1.0; 0.5 ], cfg.PseudoScales)
-    Assert.False(cfg.DynamicThreshold)
-    Assert.Equal(SupervisedInfoNce, cfg.SeparationForm)
-    let ex = Assert.Throws<ArgumentException>(fun () -> CosaConfig.set "lambda" "1" cfg |> ignore)
-    Assert.Contains("valid keys", ex.Message)
-    Assert.Contains("csc-tau", ex.Message)
-    Assert.Throws<ArgumentException>(fun () -> CosaConfig.set "threshold" "1.5" cfg |> ignore) |> ignore
-    Assert.Throws<ArgumentException>(fun () -> CosaConfig.set "guidance" "oracle" cfg |> ignore) |> ignore
+        testCase "settings parse and unknown keys list the valid ones" <| fun () ->
+            let cfg =
+                CosaConfig.defaults
+                |> CosaConfig.set "gc" "false"
+                |> CosaConfig.set "detach" "weights"
+                |> CosaConfig.set "scales" "1.0,0.5"
+                |> CosaConfig.set "dt" "off"
+                |> CosaConfig.set "csc-form" "infonce"
+            Expect.equal cfg.Guidance NoGuidance "cfg.Guidance"
+            Expect.equal cfg.Detach DetachWeights "cfg.Detach"
+            Expect.equal cfg.PseudoScales [ 1.0; 0.5 ] "cfg.PseudoScales"
+            Expect.isFalse cfg.DynamicThreshold "cfg.DynamicThreshold"
+            Expect.equal cfg.SeparationForm SupervisedInfoNce "cfg.SeparationForm"
+            let ex = throws<ArgumentException> (fun () -> CosaConfig.set "lambda" "1" cfg |> ignore)
+            Expect.stringContains ex.Message "valid keys" "'valid keys'"
+            Expect.stringContains ex.Message "csc-tau" "'csc-tau'"
+            throws<ArgumentException> (fun () -> CosaConfig.set "threshold" "1.5" cfg |> ignore) |> ignore
+            throws<ArgumentException> (fun () -> CosaConfig.set "guidance" "oracle" cfg |> ignore) |> ignore
 
-[<Fact>]
-let ``every Tab. 3 switch combination trains two steps with finite losses`` () =
-    singleThreaded <| fun () ->
-        let bools = [ false; true ]
-        let combos = [ for gc in bools do for sa in bools do for raw in bools do for csc in bools do for dt in bools -> gc, sa, raw, csc, dt ]
-        Assert.Equal(32, combos.Length)
-        for gc, sa, raw, csc, dt in combos do
-            use scope = torch.NewDisposeScope()
-            let cfg = CosaConfig.withSwitches gc sa raw csc dt tiny
-            use m = model cfg
-            let meth, state = Cosa.ofModel cfg m
-            let train = { TrainConfig.defaults 2 (Schedule.constant 1e-3) with Optimizer = AdamW 0.01; LogEvery = 1 }
-            let result = Train.run train meth (fun start -> Seq.initInfinite (fun i -> batch (int64 (start + i)))) ignore None
-            let names = result.FinalLosses |> List.map fst |> set
-            let label = sprintf "GC=%b SA=%b RAW=%b CSC=%b DT=%b" gc sa raw csc dt
-            Assert.True(result.FinalLosses |> List.forall (fun (_, v) -> not (Double.IsNaN v || Double.IsInfinity v)), label)
-            Assert.Equal(gc, names.Contains "s2c")
-            Assert.Equal(csc, names.Contains "csc")
-            Assert.True(names.Contains "c2s" && names.Contains "c2s_aux", label)
-            Assert.Equal(2, state.Threshold.History.Count)
+        testCase "every Tab. 3 switch combination trains two steps with finite losses" <| fun () ->
+            singleThreaded <| fun () ->
+                let bools = [ false; true ]
+                let combos = [ for gc in bools do for sa in bools do for raw in bools do for csc in bools do for dt in bools -> gc, sa, raw, csc, dt ]
+                Expect.equal combos.Length 32 "combos.Length"
+                for gc, sa, raw, csc, dt in combos do
+                    use scope = torch.NewDisposeScope()
+                    let cfg = CosaConfig.withSwitches gc sa raw csc dt tiny
+                    use m = model cfg
+                    let meth, state = Cosa.ofModel cfg m
+                    let train = { TrainConfig.defaults 2 (Schedule.constant 1e-3) with Optimizer = AdamW 0.01; LogEvery = 1 }
+                    let result = Train.run train meth (fun start -> Seq.initInfinite (fun i -> batch (int64 (start + i)))) ignore None
+                    let names = result.FinalLosses |> List.map fst |> set
+                    let label = sprintf "GC=%b SA=%b RAW=%b CSC=%b DT=%b" gc sa raw csc dt
+                    Expect.isTrue (result.FinalLosses |> List.forall (fun (_, v) -> not (Double.IsNaN v || Double.IsInfinity v))) label
+                    Expect.equal (names.Contains "s2c") gc "names.Contains 's2c'"
+                    Expect.equal (names.Contains "csc") csc "names.Contains 'csc'"
+                    Expect.isTrue (names.Contains "c2s" && names.Contains "c2s_aux") label
+                    Expect.equal state.Threshold.History.Count 2 "state.Threshold.History.Count"
 
-[<Fact>]
-let ``CoSA-MS trains CoSA, then a segmentation network on its CPL`` () =
-    singleThreaded <| fun () ->
-        use scope = torch.NewDisposeScope()
-        let env = { registered with Steps = 2 }
-        let out = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "hybrid-cosa-ms-" + System.Guid.NewGuid().ToString("N"))
-        let train = { TrainConfig.defaults 2 (Schedule.constant 1e-3) with Optimizer = AdamW 0.01; LogEvery = 1; OutDir = Some out }
-        let log = ResizeArray<string>()
-        let seen = ResizeArray<int list>()
-        let ctx: RunContext =
-            { Env = env
-              Config = train
-              Batches = fun start -> Seq.initInfinite (fun i -> batch (int64 (start + i)))
-              BatchesOf = fun _ -> failwith "CoSA-MS trains on its own CPL, not on another dataset"
-              ValBatches = fun () -> Seq.empty
-              OnProgress = fun p -> seen.Add(p.Losses |> List.map (fun (n, _) -> n.Length))
-              Log = log.Add }
-        let sets = [ "warmup", "0"; "scales", "1.0"; "flip", "false"; "head-hidden", "8"; "seg.head", "cosa"; "ms-steps", "3" ]
-        let m, resolved = CosaMs.train ctx sets
-        Assert.Equal("cosa-ms", m.Name)
-        Assert.Contains("SegmentationSteps = Some 3", resolved)
-        Assert.Equal(2, log.Count)
-        // 2 CoSA steps then 3 segmentation steps were reported
-        Assert.Equal(5, seen.Count)
-        let b = batch 9L
-        Assert.Equal<int64[]>([| 2L; 4L; 4L; 4L |], (m.Predict.Segment.Value b.Images).shape)
-        Assert.Equal<int64[]>([| 2L; 32L; 32L |], (m.Predict.Pseudo.Value b).shape)
-        // stage 2's network is the run's checkpoint, at the root where `--run` restores it from
-        Assert.True(System.IO.File.Exists(Train.checkpointPath out), "the final network's checkpoint is at the run's root")
-        Assert.True(System.IO.File.Exists(Train.checkpointPath (System.IO.Path.Combine(out, "cosa"))), "stage 1 keeps its own")
-        System.IO.Directory.Delete(out, true)
-        let ex = Assert.Throws<ArgumentException>(fun () -> CosaMs.set "ms-steps" "0" CosaMs.defaults |> ignore)
-        Assert.Contains("ms-steps", ex.Message)
-
+        testCase "CoSA-MS trains CoSA, then a segmentation network on its CPL" <| fun () ->
+            singleThreaded <| fun () ->
+                use scope = torch.NewDisposeScope()
+                let env = { registered with Steps = 2 }
+                let out = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "hybrid-cosa-ms-" + System.Guid.NewGuid().ToString("N"))
+                let train = { TrainConfig.defaults 2 (Schedule.constant 1e-3) with Optimizer = AdamW 0.01; LogEvery = 1; OutDir = Some out }
+                let log = ResizeArray<string>()
+                let seen = ResizeArray<int list>()
+                let ctx: RunContext =
+                    { Env = env
+                      Config = train
+                      Batches = fun start -> Seq.initInfinite (fun i -> batch (int64 (start + i)))
+                      BatchesOf = fun _ -> failwith "CoSA-MS trains on its own CPL, not on another dataset"
+                      ValBatches = fun () -> Seq.empty
+                      OnProgress = fun p -> seen.Add(p.Losses |> List.map (fun (n, _) -> n.Length))
+                      Log = log.Add }
+                let sets = [ "warmup", "0"; "scales", "1.0"; "flip", "false"; "head-hidden", "8"; "seg.head", "cosa"; "ms-steps", "3" ]
+                let m, resolved = CosaMs.train ctx sets
+                Expect.equal m.Name "cosa-ms" "m.Name"
+                Expect.stringContains resolved "SegmentationSteps = Some 3" "'SegmentationSteps = Some 3'"
+                Expect.equal log.Count 2 "log.Count"
+                // 2 CoSA steps then 3 segmentation steps were reported
+                Expect.equal seen.Count 5 "seen.Count"
+                let b = batch 9L
+                Expect.equal ((m.Predict.Segment.Value b.Images).shape) [| 2L; 4L; 4L; 4L |] "(m.Predict.Segment.Value b.Images).shape"
+                Expect.equal ((m.Predict.Pseudo.Value b).shape) [| 2L; 32L; 32L |] "(m.Predict.Pseudo.Value b).shape"
+                // stage 2's network is the run's checkpoint, at the root where `--run` restores it from
+                Expect.isTrue (System.IO.File.Exists(Train.checkpointPath out)) "the final network's checkpoint is at the run's root"
+                Expect.isTrue (System.IO.File.Exists(Train.checkpointPath (System.IO.Path.Combine(out, "cosa")))) "stage 1 keeps its own"
+                System.IO.Directory.Delete(out, true)
+                let ex = throws<ArgumentException> (fun () -> CosaMs.set "ms-steps" "0" CosaMs.defaults |> ignore)
+                Expect.stringContains ex.Message "ms-steps" "'ms-steps'"
+    ]

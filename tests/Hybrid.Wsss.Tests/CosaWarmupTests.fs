@@ -2,28 +2,31 @@
 module Hybrid.Wsss.Tests.CosaWarmupTests
 
 open System
-open Xunit
+open Expecto
 open FsCheck
 open FsCheck.FSharp
 open Hybrid.Wsss.Methods.Cosa
+open Hybrid.Wsss.Tests.Properties
+open Hybrid.TestSupport.Expectations
 
-[<Fact>]
-let ``a fraction of the run starts guidance inside the run, monotone in the fraction`` () =
-    let gen = Gen.zip (Gen.choose (1, 100000)) (Gen.zip (Gen.choose (0, 999)) (Gen.choose (0, 999)))
-    Prop.check (Prop.forAll (Arb.fromGen gen) (fun (total, (a, b)) ->
-        let fa, fb = float (min a b) / 1000.0, float (max a b) / 1000.0
-        let sa, sb = Warmup.steps total (WarmupFraction fa), Warmup.steps total (WarmupFraction fb)
-        0 <= sa && sa <= sb && sb <= total && abs (float sb - fb * float total) <= 0.5))
+[<Tests>]
+let tests =
+    testList "CosaWarmup" [
+        property "a fraction of the run starts guidance inside the run, monotone in the fraction" (
+            let gen = Gen.zip (Gen.choose (1, 100000)) (Gen.zip (Gen.choose (0, 999)) (Gen.choose (0, 999)))
+            Prop.forAll (Arb.fromGen gen) (fun (total, (a, b)) ->
+                let fa, fb = float (min a b) / 1000.0, float (max a b) / 1000.0
+                let sa, sb = Warmup.steps total (WarmupFraction fa), Warmup.steps total (WarmupFraction fb)
+                0 <= sa && sa <= sb && sb <= total && abs (float sb - fb * float total) <= 0.5))
 
-[<Fact>]
-let ``a step count does not depend on the run's length`` () =
-    Prop.check (fun (n: NonNegativeInt) (total: PositiveInt) -> Warmup.steps total.Get (WarmupSteps n.Get) = n.Get)
+        property "a step count does not depend on the run's length" (
+            fun (n: NonNegativeInt) (total: PositiveInt) -> Warmup.steps total.Get (WarmupSteps n.Get) = n.Get)
 
-[<Fact>]
-let ``--set warmup reads steps or a fraction, and says what it expects`` () =
-    Assert.Equal(WarmupSteps 2000, Warmup.parse "warmup" "2000")
-    Assert.Equal(WarmupFraction 0.25, Warmup.parse "warmup" "0.25")
-    Assert.Equal(WarmupFraction 0.1, CosaConfig.defaults.Warmup)
-    Assert.Contains("fraction", (Assert.Throws<ArgumentException>(fun () -> Warmup.parse "warmup" "soon" |> ignore)).Message)
-    Assert.Throws<ArgumentException>(fun () -> CosaConfig.validate { CosaConfig.defaults with Warmup = WarmupFraction 1.5 } |> ignore) |> ignore
-    Assert.Throws<ArgumentException>(fun () -> CosaConfig.validate { CosaConfig.defaults with Warmup = WarmupSteps -1 } |> ignore) |> ignore
+        testCase "--set warmup reads steps or a fraction, and says what it expects" <| fun () ->
+            Expect.equal (Warmup.parse "warmup" "2000") (WarmupSteps 2000) "Warmup.parse 'warmup' '2000'"
+            Expect.equal (Warmup.parse "warmup" "0.25") (WarmupFraction 0.25) "Warmup.parse 'warmup' '0.25'"
+            Expect.equal CosaConfig.defaults.Warmup (WarmupFraction 0.1) "CosaConfig.defaults.Warmup"
+            Expect.stringContains ((throws<ArgumentException> (fun () -> Warmup.parse "warmup" "soon" |> ignore)).Message) "fraction" "'fraction'"
+            throws<ArgumentException> (fun () -> CosaConfig.validate { CosaConfig.defaults with Warmup = WarmupFraction 1.5 } |> ignore) |> ignore
+            throws<ArgumentException> (fun () -> CosaConfig.validate { CosaConfig.defaults with Warmup = WarmupSteps -1 } |> ignore) |> ignore
+    ]

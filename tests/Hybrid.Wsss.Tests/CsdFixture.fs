@@ -3,7 +3,8 @@
 module Hybrid.Wsss.Tests.CsdFixture
 
 open System.Collections.Generic
-open Hybrid.Torch
+open TorchSharp
+open Hybrid.Wsss
 open Hybrid.Data
 open Hybrid.Wsss.Training
 open Hybrid.Wsss.Data
@@ -19,7 +20,7 @@ let env (ds: SegmentationDataset) : MethodEnv = { TinyScenes.env 2 with TrainSet
 
 let loader (ds: SegmentationDataset) = DataSource.trainLoader ds crop batchSize 0 0 false
 
-let batches (ds: SegmentationDataset) = DataSource.trainStream Device.CPU (loader ds)
+let batches (ds: SegmentationDataset) = DataSource.trainStream torch.CPU (loader ds)
 
 /// Stage-1 masks taken from the GT (tests only: deterministic masks without a trained model).
 let gtMasks (ds: SegmentationDataset) : IReadOnlyDictionary<int, SourceMask> =

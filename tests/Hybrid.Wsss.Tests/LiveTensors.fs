@@ -2,7 +2,7 @@
 module Hybrid.Wsss.Tests.LiveTensors
 
 open System
-open Hybrid.Torch
+open TorchSharp
 
 /// The count once every unreachable tensor has been finalized: a tensor that an earlier test
 /// left to the garbage collector is released here, not inside the region a leak test counts.
@@ -10,4 +10,4 @@ let settledCount () : int64 =
     GC.Collect()
     GC.WaitForPendingFinalizers()
     GC.Collect()
-    Tensor.LiveCount
+    torch.Tensor.TotalCount

@@ -1,11 +1,15 @@
 module Hybrid.Wsss.Tests.PldaAssignmentTests
 
 open System
-open Xunit
+open Expecto
 open FsCheck
 open FsCheck.FSharp
-open Hybrid.Torch
+open TorchSharp
+open Hybrid.Wsss
 open Hybrid.Wsss.Methods.Plda
+open Hybrid.Wsss.Tests.Properties
+open Hybrid.TestSupport.Expectations
+open Hybrid.Wsss.Tests.TensorValues
 
 /// A random assignment problem: B images, K classes, an (h, w) CAM grid; raw scores, the
 /// scores of the erased image and multi-hot labels with at least one class per image.
@@ -34,10 +38,8 @@ let private problems =
     |> Arb.fromGen
 
 let private maps (p: Problem) (data: float32[]) = torch.tensor (data, [| int64 p.B; int64 p.K; int64 p.H; int64 p.W |])
+
 let private labelsOf (p: Problem) = torch.tensor (p.Labels, [| int64 p.B; int64 p.K |])
-let private bools (t: Tensor) = t.to_type(ScalarType.UInt8).data<byte> () |> Array.map (fun v -> v <> 0uy)
-let private longs (t: Tensor) = t.to_type(ScalarType.Int64).data<int64> ()
-let private floats (t: Tensor) = t.to_type(ScalarType.Float32).data<float32> ()
 
 /// Checks the invariants of one domain record against the normalised CAMs it came from.
 let private invariants (p: Problem) (delta: float) (ncam: float32[]) (tcam: float32[]) (d: Domains) =
@@ -66,89 +68,83 @@ let private invariants (p: Problem) (delta: float) (ncam: float32[]) (tcam: floa
             if tgt[j] then check tcam "target"
     ok
 
-[<Fact>]
-let ``MaskAssign: source and target are disjoint, within present classes' CAM support above delta`` () =
-    Prop.checkN 100 (
-        Prop.forAll problems (fun p ->
+[<Tests>]
+let tests =
+    testList "PldaAssignment" [
+        propertyN 100 "MaskAssign: source and target are disjoint, within present classes' CAM support above delta" (
+            Prop.forAll problems (fun p ->
+                use scope = torch.NewDisposeScope()
+                let labels = labelsOf p
+                let ncam = DomainAssignment.normalise (maps p p.Scores) labels
+                let tcam = DomainAssignment.normalise (maps p p.Masked) labels
+                let d = DomainAssignment.maskAssign 0.6 ncam tcam
+                // every pixel above delta in the CAM is source (source wins ties)
+                let best = floats (ncam.amax ([| 1L |]))
+                let srcOk = Array.forall2 (fun (v: float32) s -> (float v > 0.6) = s) best (bools d.Source)
+                srcOk && invariants p 0.6 (floats ncam) (floats tcam) d))
+
+        propertyN 100 "SimpleAssign: disjoint, target in (low, delta] of the same CAM" (
+            Prop.forAll problems (fun p ->
+                use scope = torch.NewDisposeScope()
+                let labels = labelsOf p
+                let ncam = DomainAssignment.normalise (maps p p.Scores) labels
+                let d = DomainAssignment.simpleAssign 0.6 0.3 ncam
+                let best = floats (ncam.amax ([| 1L |]))
+                let tgtOk = Array.forall2 (fun (v: float32) t -> (float v > 0.3 && float v <= 0.6) = t) best (bools d.Target)
+                tgtOk && invariants p 0.3 (floats ncam) (floats ncam) d))
+
+        propertyN 50 "target is empty when delta is 1" (
+            Prop.forAll problems (fun p ->
+                use scope = torch.NewDisposeScope()
+                let labels = labelsOf p
+                let ncam = DomainAssignment.normalise (maps p p.Scores) labels
+                let tcam = DomainAssignment.normalise (maps p p.Masked) labels
+                let d = DomainAssignment.maskAssign 1.0 ncam tcam
+                not (d.Target.any().ToBoolean()) && not (d.Source.any().ToBoolean())))
+
+        testCase "normalised CAM: present classes peak at 1, absent classes are 0" <| fun () ->
             use scope = torch.NewDisposeScope()
-            let labels = labelsOf p
-            let ncam = DomainAssignment.normalise (maps p p.Scores) labels
-            let tcam = DomainAssignment.normalise (maps p p.Masked) labels
-            let d = DomainAssignment.maskAssign 0.6 ncam tcam
-            // every pixel above delta in the CAM is source (source wins ties)
-            let best = floats (ncam.amax ([| 1L |]))
-            let srcOk = Array.forall2 (fun (v: float32) s -> (float v > 0.6) = s) best (bools d.Source)
-            srcOk && invariants p 0.6 (floats ncam) (floats tcam) d))
+            let scores = torch.tensor ([| 2.0f; -1.0f; 4.0f; 0.0f;   3.0f; 3.0f; 1.0f; 0.0f |], [| 1L; 2L; 2L; 2L |])
+            let labels = torch.tensor ([| 1.0f; 0.0f |], [| 1L; 2L |])
+            let n = DomainAssignment.normalise scores labels
+            Expect.equal (floats n) [| 0.5f; 0.0f; 1.0f; 0.0f; 0.0f; 0.0f; 0.0f; 0.0f |] "floats n"
 
-[<Fact>]
-let ``SimpleAssign: disjoint, target in (low, delta] of the same CAM`` () =
-    Prop.checkN 100 (
-        Prop.forAll problems (fun p ->
+        testCase "erasing zeroes exactly the source mask, upsampled by nearest neighbour" <| fun () ->
             use scope = torch.NewDisposeScope()
-            let labels = labelsOf p
-            let ncam = DomainAssignment.normalise (maps p p.Scores) labels
-            let d = DomainAssignment.simpleAssign 0.6 0.3 ncam
-            let best = floats (ncam.amax ([| 1L |]))
-            let tgtOk = Array.forall2 (fun (v: float32) t -> (float v > 0.3 && float v <= 0.6) = t) best (bools d.Target)
-            tgtOk && invariants p 0.3 (floats ncam) (floats ncam) d))
+            torch.manual_seed 3L |> ignore
+            let images = torch.rand ([| 2L; 3L; 32L; 24L |]) + 0.1                // (B, 3, H, W), no exact zeros
+            let source = torch.rand([| 2L; 4L; 3L |]).gt 0.5                      // (B, h, w), stride 8
+            let erased = DomainAssignment.erase images source                     // (B, 3, H, W)
+            let zero = bools (erased.eq 0.0)
+            let img = floats images
+            let out = floats erased
+            let src = bools source
+            for b in 0 .. 1 do
+                for c in 0 .. 2 do
+                    for y in 0 .. 31 do
+                        for x in 0 .. 23 do
+                            let i = ((b * 3 + c) * 32 + y) * 24 + x
+                            let inSource = src[(b * 4 + y / 8) * 3 + x / 8]
+                            Expect.equal (zero[i]) inSource "zero[i]"
+                            if not inSource then Expect.equal (out[i]) (img[i]) "out[i]"
+            // the erased region seen at the CAM's resolution is the source mask itself
+            let erasedCells = erased.eq(0.0).to_type(ScalarType.Float32).amin ([| 1L |], keepdim = true) // (B, 1, H, W)
+            let pooled = torch.nn.functional.avg_pool2d (erasedCells, 8L)          // (B, 1, h, w)
+            Expect.equal (bools (pooled.squeeze(1L).eq 1.0)) src "bools (pooled.squeeze(1L).eq 1.0)"
 
-[<Fact>]
-let ``target is empty when delta is 1`` () =
-    Prop.checkN 50 (
-        Prop.forAll problems (fun p ->
+        testCase "class activation distribution sums to one where a class is active" <| fun () ->
             use scope = torch.NewDisposeScope()
-            let labels = labelsOf p
-            let ncam = DomainAssignment.normalise (maps p p.Scores) labels
-            let tcam = DomainAssignment.normalise (maps p p.Masked) labels
-            let d = DomainAssignment.maskAssign 1.0 ncam tcam
-            not (d.Target.any().item<bool> ()) && not (d.Source.any().item<bool> ())))
+            let ncam = torch.tensor ([| 0.2f; 0.0f;   0.6f; 0.0f |], [| 1L; 2L; 1L; 2L |])
+            let d = floats (DomainAssignment.distribution ncam)
+            equalRounded 5 (d[0]) 0.25f "d[0]"
+            equalRounded 5 (d[2]) 0.75f "d[2]"
+            Expect.equal (d[1]) 0.0f "d[1]"
+            Expect.equal (d[3]) 0.0f "d[3]"
 
-[<Fact>]
-let ``normalised CAM: present classes peak at 1, absent classes are 0`` () =
-    use scope = torch.NewDisposeScope()
-    let scores = torch.tensor ([| 2.0f; -1.0f; 4.0f; 0.0f;   3.0f; 3.0f; 1.0f; 0.0f |], [| 1L; 2L; 2L; 2L |])
-    let labels = torch.tensor ([| 1.0f; 0.0f |], [| 1L; 2L |])
-    let n = DomainAssignment.normalise scores labels
-    Assert.Equal<float32[]>([| 0.5f; 0.0f; 1.0f; 0.0f; 0.0f; 0.0f; 0.0f; 0.0f |], floats n)
-
-[<Fact>]
-let ``erasing zeroes exactly the source mask, upsampled by nearest neighbour`` () =
-    use scope = torch.NewDisposeScope()
-    torch.manual_seed 3L
-    let images = torch.rand ([| 2L; 3L; 32L; 24L |]) + 0.1                // (B, 3, H, W), no exact zeros
-    let source = torch.rand([| 2L; 4L; 3L |]).gt 0.5                      // (B, h, w), stride 8
-    let erased = DomainAssignment.erase images source                     // (B, 3, H, W)
-    let zero = bools (erased.eq 0.0)
-    let img = floats images
-    let out = floats erased
-    let src = bools source
-    for b in 0 .. 1 do
-        for c in 0 .. 2 do
-            for y in 0 .. 31 do
-                for x in 0 .. 23 do
-                    let i = ((b * 3 + c) * 32 + y) * 24 + x
-                    let inSource = src[(b * 4 + y / 8) * 3 + x / 8]
-                    Assert.Equal(inSource, zero[i])
-                    if not inSource then Assert.Equal(img[i], out[i])
-    // the erased region seen at the CAM's resolution is the source mask itself
-    let erasedCells = erased.eq(0.0).to_type(ScalarType.Float32).amin ([| 1L |], keepdim = true) // (B, 1, H, W)
-    let pooled = torch.nn.functional.avg_pool2d (erasedCells, 8L)          // (B, 1, h, w)
-    Assert.Equal<bool[]>(src, bools (pooled.squeeze(1L).eq 1.0))
-
-[<Fact>]
-let ``class activation distribution sums to one where a class is active`` () =
-    use scope = torch.NewDisposeScope()
-    let ncam = torch.tensor ([| 0.2f; 0.0f;   0.6f; 0.0f |], [| 1L; 2L; 1L; 2L |])
-    let d = floats (DomainAssignment.distribution ncam)
-    Assert.Equal(0.25f, d[0], 5)
-    Assert.Equal(0.75f, d[2], 5)
-    Assert.Equal(0.0f, d[1])
-    Assert.Equal(0.0f, d[3])
-
-[<Fact>]
-let ``shape errors name what is expected`` () =
-    use scope = torch.NewDisposeScope()
-    let ex = Assert.Throws<ArgumentException>(fun () -> DomainAssignment.normalise (torch.zeros ([| 2L; 3L |])) (torch.zeros ([| 2L; 3L |])) |> ignore)
-    Assert.Contains("(B, K, h, w)", ex.Message)
-    let ex = Assert.Throws<ArgumentException>(fun () -> DomainAssignment.erase (torch.zeros ([| 1L; 3L; 8L; 8L |])) (torch.zeros ([| 1L; 1L; 1L; 1L |])) |> ignore)
-    Assert.Contains("(B, h, w)", ex.Message)
+        testCase "shape errors name what is expected" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            let ex = throws<ArgumentException> (fun () -> DomainAssignment.normalise (torch.zeros ([| 2L; 3L |])) (torch.zeros ([| 2L; 3L |])) |> ignore)
+            Expect.stringContains ex.Message "(B, K, h, w)" "'(B, K, h, w)'"
+            let ex = throws<ArgumentException> (fun () -> DomainAssignment.erase (torch.zeros ([| 1L; 3L; 8L; 8L |])) (torch.zeros ([| 1L; 1L; 1L; 1L |])) |> ignore)
+            Expect.stringContains ex.Message "(B, h, w)" "'(B, h, w)'"
+    ]

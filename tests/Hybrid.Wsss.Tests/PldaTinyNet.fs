@@ -2,8 +2,7 @@
 /// and a 1x1 CAM classifier without bias, trained with the multilabel soft margin on GAP.
 module Hybrid.Wsss.Tests.PldaTinyNet
 
-open Hybrid.Torch
-open Hybrid.Torch.Modules
+open TorchSharp
 open Hybrid.Torch.Optim
 open Hybrid.Wsss
 open Hybrid.Wsss.Training
@@ -12,19 +11,20 @@ open Hybrid.Wsss.Methods.Plda
 let Channels = 16L
 
 type TinyCamNet(classes: int) as this =
-    inherit Module()
+    inherit torch.nn.Module<Tensor, Tensor>("TinyCamNet")
     let backbone =
-        new Sequential(
-            new Conv2d(3L, 8L, 3L, stride = 2L, padding = 1L), new ReLU(),
-            new Conv2d(8L, 16L, 3L, stride = 2L, padding = 1L), new ReLU(),
-            new Conv2d(16L, Channels, 3L, stride = 2L, padding = 1L), new ReLU())
-    let classifier = new Conv2d(Channels, int64 classes, 1L, bias = false)
+        torch.nn.Sequential(
+            torch.nn.Conv2d(3L, 8L, 3L, stride = 2L, padding = 1L), torch.nn.ReLU(),
+            torch.nn.Conv2d(8L, 16L, 3L, stride = 2L, padding = 1L), torch.nn.ReLU(),
+            torch.nn.Conv2d(16L, Channels, 3L, stride = 2L, padding = 1L), torch.nn.ReLU())
+    let classifier = torch.nn.Conv2d(Channels, int64 classes, 1L, bias = false)
     do
-        this.Adopt "backbone" backbone
-        this.Adopt "classifier" classifier
-    member private m.Adopt (name: string) (child: Module) = m.RegisterModule(name, child) |> ignore
+        this.register_module("backbone", backbone)
+        this.register_module("classifier", classifier)
     member _.Backbone = backbone
     member _.Classifier = classifier
+    /// (B, 3, H, W) -> (B, K, H/8, W/8) class scores.
+    override _.forward images = classifier.forward (backbone.forward images)
 
 /// The tiny baseline as a CamNetwork.
 let network (classes: int) : CamNetwork =
@@ -40,7 +40,7 @@ let network (classes: int) : CamNetwork =
 
 /// A random batch of 32x32 images with multi-hot labels (>= 1 class each) and random GT masks.
 let batch (seed: int64) (size: int) (classes: int) : Batch =
-    torch.manual_seed seed
+    torch.manual_seed seed |> ignore
     let rng = System.Random(int seed)
     let labels =
         Array.init size (fun _ ->

@@ -1,8 +1,8 @@
 module Hybrid.Wsss.Tests.PldaTrainingTests
 
 open System
-open Xunit
-open Hybrid.Torch
+open Expecto
+open TorchSharp
 open Hybrid.Wsss
 open Hybrid.Wsss.Schedules
 open Hybrid.Wsss.Training
@@ -23,59 +23,59 @@ let private switches =
               for assign in [ MaskAssign; SimpleAssign ] do
                 yield { smallConfig with DomainAdaptation = da; CpsSource = cpsS; CpsTarget = cpsT; Discriminator = disc; Assignment = assign } ]
 
-[<Fact>]
-let ``every switch combination of Tab. VI-VIII trains two steps with finite losses`` () =
-    Assert.Equal(64, switches.Length)
-    for cfg in switches @ [ { smallConfig with Background = LearnedBackground }; { smallConfig with Background = LearnedBackground; Assignment = SimpleAssign } ] do
-        use scope = torch.NewDisposeScope()
-        let run, result = train cfg 2
-        let names = result.FinalLosses |> List.map fst |> Set.ofList
-        let expected =
-            set [ yield "cls"
-                  if cfg.DomainAdaptation then yield "da"
-                  if cfg.CpsSource then yield "cps_s"
-                  if cfg.CpsTarget then yield "cps_t" ]
-        Assert.True((expected = names), sprintf "%A: terms %A, expected %A" cfg names expected)
-        for n, v in result.FinalLosses do
-            Assert.True(Double.IsFinite v && v >= 0.0, sprintf "%A: %s = %g" cfg n v)
-        let anyTerm = cfg.DomainAdaptation || cfg.CpsSource || cfg.CpsTarget
-        Assert.Equal((if anyTerm then 2 else 0), run.Diagnostics.Steps)
-        run.Model.Dispose()
+[<Tests>]
+let tests =
+    testList "PldaTraining" [
+        testCase "every switch combination of Tab. VI-VIII trains two steps with finite losses" <| fun () ->
+            Expect.equal switches.Length 64 "switches.Length"
+            for cfg in switches @ [ { smallConfig with Background = LearnedBackground }; { smallConfig with Background = LearnedBackground; Assignment = SimpleAssign } ] do
+                use scope = torch.NewDisposeScope()
+                let run, result = train cfg 2
+                let names = result.FinalLosses |> List.map fst |> Set.ofList
+                let expected =
+                    set [ yield "cls"
+                          if cfg.DomainAdaptation then yield "da"
+                          if cfg.CpsSource then yield "cps_s"
+                          if cfg.CpsTarget then yield "cps_t" ]
+                Expect.isTrue (expected = names) (sprintf "%A: terms %A, expected %A" cfg names expected)
+                for n, v in result.FinalLosses do
+                    Expect.isTrue (Double.IsFinite v && v >= 0.0) (sprintf "%A: %s = %g" cfg n v)
+                let anyTerm = cfg.DomainAdaptation || cfg.CpsSource || cfg.CpsTarget
+                Expect.equal run.Diagnostics.Steps (if anyTerm then 2 else 0) "run.Diagnostics.Steps"
+                run.Model.Dispose()
 
-[<Fact>]
-let ``the PLDA model names the baseline and its new layers and gives them x10 learning rate`` () =
-    use scope = torch.NewDisposeScope()
-    let run = Plda.build { smallConfig with Background = LearnedBackground } (network 3)
-    let names = run.Model.state_dict().Keys |> List.ofSeq
-    Assert.Contains("baseline.classifier.weight", names)
-    Assert.Contains("discriminator.heads.2.weight", names)
-    Assert.Contains("background.weight", names)
-    let plda = run.Method.Groups |> List.find (fun g -> g.name = "plda")
-    Assert.Equal(10.0, plda.lr_mult)
-    let discParams = run.Model.Discriminator.Value.parameters () |> Seq.length
-    Assert.Equal(discParams + 2, plda.parameters.Count)
-    // the predictor's CAM is the baseline's scores
-    let b = batch 5L 2 3
-    let cam = run.Method.Predict.Cam.Value b.Images
-    Assert.Equal<int64[]>([| 2L; 3L; 4L; 4L |], cam.shape)
-    run.Model.Dispose()
+        testCase "the PLDA model names the baseline and its new layers and gives them x10 learning rate" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            let run = Plda.build { smallConfig with Background = LearnedBackground } (network 3)
+            let names = run.Model.state_dict().Keys |> List.ofSeq
+            Expect.contains names "baseline.classifier.weight" "state-dict key baseline.classifier.weight"
+            Expect.contains names "discriminator.heads.2.weight" "state-dict key discriminator.heads.2.weight"
+            Expect.contains names "background.weight" "state-dict key background.weight"
+            let plda = run.Method.Groups |> List.find (fun g -> g.name = "plda")
+            Expect.equal plda.lr_mult 10.0 "plda.lr_mult"
+            let discParams = run.Model.Discriminator.Value.parameters () |> Seq.length
+            Expect.equal plda.parameters.Count (discParams + 2) "plda.parameters.Count"
+            // the predictor's CAM is the baseline's scores
+            let b = batch 5L 2 3
+            let cam = run.Method.Predict.Cam.Value b.Images
+            Expect.equal cam.shape [| 2L; 3L; 4L; 4L |] "cam.shape"
+            run.Model.Dispose()
 
-[<Fact>]
-let ``with every term off PLDA is exactly its baseline`` () =
-    use scope = torch.NewDisposeScope()
-    let cfg = { smallConfig with DomainAdaptation = false; CpsSource = false; CpsTarget = false }
-    let run = Plda.build cfg (network 3)
-    let losses = run.Method.Step { Step = 0; Total = 1 } (batch 3L 4 3)
-    Assert.Equal<string list>([ "cls" ], losses |> List.map fst)
-    run.Model.Dispose()
+        testCase "with every term off PLDA is exactly its baseline" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            let cfg = { smallConfig with DomainAdaptation = false; CpsSource = false; CpsTarget = false }
+            let run = Plda.build cfg (network 3)
+            let losses = run.Method.Step { Step = 0; Total = 1 } (batch 3L 4 3)
+            Expect.equal (losses |> List.map fst) [ "cls" ] "losses |> List.map fst"
+            run.Model.Dispose()
 
-[<Fact>]
-let ``diagnostics see disjoint domains whose fractions add up`` () =
-    use scope = torch.NewDisposeScope()
-    let run, _ = train smallConfig 2
-    let d = run.Diagnostics
-    Assert.Equal(2, d.Steps)
-    Assert.True(d.SourceFraction > 0.0, string d)
-    Assert.True(d.SourceFraction + d.TargetFraction <= 1.0, string d)
-    Assert.True(d.CpsSourceFraction <= d.SourceFraction && d.CpsTargetFraction <= d.TargetFraction, string d)
-    run.Model.Dispose()
+        testCase "diagnostics see disjoint domains whose fractions add up" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            let run, _ = train smallConfig 2
+            let d = run.Diagnostics
+            Expect.equal d.Steps 2 "d.Steps"
+            Expect.isTrue (d.SourceFraction > 0.0) (string d)
+            Expect.isTrue (d.SourceFraction + d.TargetFraction <= 1.0) (string d)
+            Expect.isTrue (d.CpsSourceFraction <= d.SourceFraction && d.CpsTargetFraction <= d.TargetFraction) (string d)
+            run.Model.Dispose()
+    ]

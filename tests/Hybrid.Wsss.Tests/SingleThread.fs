@@ -1,7 +1,7 @@
 /// Test bodies on one libtorch thread.
 module Hybrid.Wsss.Tests.SingleThread
 
-open Hybrid.Torch
+open TorchSharp
 
 /// Runs a test body on one libtorch thread: the tensors are tiny, and on a loaded 2-core
 /// machine a second intra-op thread turns milliseconds into seconds of waiting.

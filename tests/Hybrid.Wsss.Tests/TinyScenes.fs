@@ -3,7 +3,7 @@
 module Hybrid.Wsss.Tests.TinyScenes
 
 open System.IO
-open Hybrid.Torch
+open TorchSharp
 open Hybrid.Data
 open Hybrid.Vision.Backbones
 open Hybrid.Wsss
@@ -30,7 +30,7 @@ let env (steps: int) =
 
 /// Training batches of 4 at 32x32 (strong views when asked), no worker threads.
 let batches (strong: bool) =
-    DataSource.trainStream Device.CPU (DataSource.trainLoader (train ()) 32 4 0 0 strong)
+    DataSource.trainStream torch.CPU (DataSource.trainLoader (train ()) 32 4 0 0 strong)
 
 /// A loop configuration for `steps` steps (AdamW 1e-3, no run folder).
 let config (steps: int) =

@@ -29,11 +29,12 @@ public static class TorchRuntime
         catch (Exception) { initialised = 0; /* TorchSharp reports why it cannot load at the first tensor op */ }
     }
 
-    // at::Context's static capability queries, exported by libtorch_cpu (C++ names, no arguments).
-    [DllImport("torch_cpu", EntryPoint = "_ZN2at7Context6hasMKLEv")] private static extern bool HasMkl();
-    [DllImport("torch_cpu", EntryPoint = "_ZN2at7Context9hasMKLDNNEv")] private static extern bool HasMkldnn();
-    [DllImport("torch_cpu", EntryPoint = "_ZN2at7Context9hasOpenMPEv")] private static extern bool HasOpenMp();
-    [DllImport("torch_cpu", EntryPoint = "_ZN2at7Context9hasLAPACKEv")] private static extern bool HasLapack();
+    // at::Context's static capability queries, exported by libtorch_cpu (C++ names, no arguments,
+    // a one-byte C++ bool back).
+    [DllImport("torch_cpu", EntryPoint = "_ZN2at7Context6hasMKLEv")] [return: MarshalAs(UnmanagedType.U1)] private static extern bool HasMkl();
+    [DllImport("torch_cpu", EntryPoint = "_ZN2at7Context9hasMKLDNNEv")] [return: MarshalAs(UnmanagedType.U1)] private static extern bool HasMkldnn();
+    [DllImport("torch_cpu", EntryPoint = "_ZN2at7Context9hasOpenMPEv")] [return: MarshalAs(UnmanagedType.U1)] private static extern bool HasOpenMp();
+    [DllImport("torch_cpu", EntryPoint = "_ZN2at7Context9hasLAPACKEv")] [return: MarshalAs(UnmanagedType.U1)] private static extern bool HasLapack();
 
     private static string Query(Func<bool> q)
     {
