@@ -8,17 +8,39 @@ open TorchSharp
 /// (C# picks the Scalar one); its tensor factories take the shape as a ReadOnlySpan and the
 /// data as an array, a Memory or an IList, among which F# cannot choose either. These take the
 /// float, or the data array and the shape array, and call the overload C# would.
+///
+/// The scalar is disposed here, when the call has returned. TorchSharp 0.107 leaves a Scalar
+/// made by implicit conversion to its finalizer, and the JIT may consider it dead once its
+/// handle is read: a garbage collection during the native call can then free it while libtorch
+/// reads it (seen: masked_fill failing in c10::Scalar::toFloat, once in a suite run). F# picks
+/// these float overloads over TorchSharp's Scalar ones, so every F# call with a float goes
+/// through a scalar that lives until the call returns. (Operators such as `t * 0.5` cannot be
+/// overloaded from here; scripts set DOTNET_GCgen0size to make collections rare.)
 [<AutoOpen>]
 module TorchOverloads =
     type torch.Tensor with
-        member t.eq(value: float) = t.eq(Scalar.op_Implicit value)
-        member t.ne(value: float) = t.ne(Scalar.op_Implicit value)
-        member t.lt(value: float) = t.lt(Scalar.op_Implicit value)
-        member t.le(value: float) = t.le(Scalar.op_Implicit value)
-        member t.gt(value: float) = t.gt(Scalar.op_Implicit value)
-        member t.ge(value: float) = t.ge(Scalar.op_Implicit value)
-        member t.pow(exponent: float) = t.pow(Scalar.op_Implicit exponent)
-        member t.clamp(min: float, max: float) = t.clamp(Scalar.op_Implicit min, Scalar.op_Implicit max)
+        member t.eq(value: float) = (use s = Scalar.op_Implicit value in t.eq s)
+        member t.ne(value: float) = (use s = Scalar.op_Implicit value in t.ne s)
+        member t.lt(value: float) = (use s = Scalar.op_Implicit value in t.lt s)
+        member t.le(value: float) = (use s = Scalar.op_Implicit value in t.le s)
+        member t.gt(value: float) = (use s = Scalar.op_Implicit value in t.gt s)
+        member t.ge(value: float) = (use s = Scalar.op_Implicit value in t.ge s)
+        member t.pow(exponent: float) = (use s = Scalar.op_Implicit exponent in t.pow s)
+        member t.clamp(min: float, max: float) =
+            use lo = Scalar.op_Implicit min
+            use hi = Scalar.op_Implicit max
+            t.clamp(lo, hi)
+        member t.clamp_min(min: float) = (use s = Scalar.op_Implicit min in t.clamp_min s)
+        member t.clamp_max(max: float) = (use s = Scalar.op_Implicit max in t.clamp_max s)
+        member t.masked_fill(mask: torch.Tensor, value: float) = (use s = Scalar.op_Implicit value in t.masked_fill(mask, s))
+        member t.masked_fill_(mask: torch.Tensor, value: float) = (use s = Scalar.op_Implicit value in t.masked_fill_(mask, s))
+        member t.fill_(value: float) = (use s = Scalar.op_Implicit value in t.fill_ s)
+        member t.mul(value: float) = (use s = Scalar.op_Implicit value in t.mul s)
+        member t.mul_(value: float) = (use s = Scalar.op_Implicit value in t.mul_ s)
+        member t.div(value: float) = (use s = Scalar.op_Implicit value in t.div s)
+        member t.add(value: float) = (use s = Scalar.op_Implicit value in t.add s)
+        member t.add_(value: float) = (use s = Scalar.op_Implicit value in t.add_ s)
+        member t.sub(value: float) = (use s = Scalar.op_Implicit value in t.sub s)
 
     type torch with
         /// A tensor of `shape` holding a copy of `data` (row-major).
