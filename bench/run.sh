@@ -20,9 +20,9 @@
 # The backbone table (`hybrid-bench backbones`) is not part of this run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Fewer garbage collections (gen0 budget 64 MiB): TorchSharp 0.107 frees implicitly converted
-# scalars in finalizers, which can race a native call that still reads them (Overloads.fs).
-export DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x4000000}"
+# TorchSharp 0.107's scalar lifetime guard (README, "TorchSharp and scalars"): its wrappers stay
+# unoptimized and un-inlined, so a scalar they pass to libtorch lives until the call returns.
+export DOTNET_TC_CallCounting=0 DOTNET_JitNoInline=1
 
 ROUNDS="${ROUNDS:-3}"
 THREADS="${THREADS:-$(nproc)}"

@@ -41,6 +41,9 @@ let parser = ArgumentParser.Create<CliArgs>(programName = "hybrid", errorHandler
 [<EntryPoint>]
 let main argv =
     let args = parser.ParseCommandLine argv
+    if not Hybrid.Torch.TorchRuntime.ScalarLifetimeGuard then
+        // started without ./hybrid: TorchSharp's scalars can be freed during a native call
+        eprintfn "warning: TorchSharp's scalar lifetime guard is off; long runs can fail at random or compute with freed scalars. Start through ./hybrid, or set %s (README, \"TorchSharp and scalars\")" Hybrid.Torch.TorchRuntime.ScalarLifetimeGuardSetting
     try
         match args.GetSubCommand() with
         | Version a -> Version.run a

@@ -15,7 +15,7 @@ open TorchSharp
 /// reads it (seen: masked_fill failing in c10::Scalar::toFloat, once in a suite run). F# picks
 /// these float overloads over TorchSharp's Scalar ones, so every F# call with a float goes
 /// through a scalar that lives until the call returns. (Operators such as `t * 0.5` cannot be
-/// overloaded from here; scripts set DOTNET_GCgen0size to make collections rare.)
+/// overloaded from here: Hybrid.Torch.TorchRuntime's scalar lifetime guard covers them.)
 [<AutoOpen>]
 module TorchOverloads =
     type torch.Tensor with
