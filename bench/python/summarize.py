@@ -81,7 +81,7 @@ def per_second(data, bench, impl):
 
 
 def targets(data):
-    lines = ["## Targets of issue 11 (wall-clock medians of this session)", ""]
+    lines = ["## Targets (issues 11 and 20; wall-clock medians of this session)", ""]
 
     def verdict(ok):
         return "holds" if ok else "**does not hold**"
