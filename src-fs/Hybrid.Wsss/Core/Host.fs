@@ -1,7 +1,7 @@
 /// Tensor values read into .NET arrays and numbers whatever the tensor's dtype and device: the
 /// elements converted to the element type asked for (a float32 map read as float, an int64
 /// mask as int ...) and copied to the host, row-major. TorchSharp's own data<T> and item<T>
-/// need the exact dtype and a CPU tensor; the code here reads tensors as the old binding did.
+/// need the exact dtype and a CPU tensor.
 module Hybrid.Wsss.Host
 
 open System
