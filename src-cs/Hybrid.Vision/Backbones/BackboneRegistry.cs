@@ -54,6 +54,12 @@ public static class BackboneRegistry
             42_500_160, 224, OutputStride.Sixteen, Cnn, ImageNormalization.ImageNet,
             BackboneFamily.ResNet, os => ResNet.InfoFor(ResNetConfig.ResNet101, os),
             o => new ResNet("resnet101", ResNetConfig.ResNet101, o.OutputStride ?? OutputStride.Sixteen, o.FrozenBatchNorm)),
+        new(ResNet18ImageNet.RegistryName,
+            "ImageNet ResNet-18 of ML.NET's DnnImageFeaturizer (CNTK export): blocks [2,2,2,3], CNTK padding, own BGR 0-255 input; "
+            + "weights: Onnx.ResNet18ImageNetWeights.Pretrained()",
+            15_897_152, 224, OutputStride.Sixteen, Cnn, ImageNormalization.ImageNet,
+            BackboneFamily.ResNet, ResNet18ImageNet.InfoFor,
+            o => new ResNet18ImageNet(o.OutputStride ?? OutputStride.Sixteen, o.FrozenBatchNorm)),
         new("wideresnet38", "WideResNet-38 / ResNet38d of PSA, SEAM and AuxSegNet(+), their parameter names; published output stride 8",
             105_070_912, 321, OutputStride.Eight, new[] { OutputStride.Eight, OutputStride.Sixteen }, ImageNormalization.ImageNet,
             BackboneFamily.WideResNet, os => WideResNet38.InfoFor(os),

@@ -14,6 +14,7 @@ let private plan (name: string) =
     match name with
     | "tiny_resnet" -> 2L, 96L, "conv1.weight"
     | "resnet18" | "resnet34" -> 2L, 64L, "conv1.weight"
+    | "resnet18_imagenet" -> 2L, 64L, "conv1.weight"
     | "resnet50" | "resnet101" -> 1L, 64L, "conv1.weight"
     | "wideresnet38" -> 1L, 32L, "conv1a.weight"
     | "vit_s16" -> 2L, 64L, "patch_embed.proj.weight"

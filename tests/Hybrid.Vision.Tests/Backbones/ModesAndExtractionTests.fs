@@ -123,7 +123,7 @@ let tests =
 
         testCase "The registry lists every backbone with its size and features" (fun () ->
             let list = BackboneRegistry.List()
-            Expect.sequenceEqual (list |> Seq.map (fun s -> s.Name)) [ "tiny_resnet"; "resnet18"; "resnet34"; "resnet50"; "resnet101"; "wideresnet38"; "vit_s16"; "vit_b16" ] "names in order"
+            Expect.sequenceEqual (list |> Seq.map (fun s -> s.Name)) [ "tiny_resnet"; "resnet18"; "resnet34"; "resnet50"; "resnet101"; "resnet18_imagenet"; "wideresnet38"; "vit_s16"; "vit_b16" ] "names in order"
             let tiny = list[0]
             inRange 500_000L 2_000_000L tiny.ParameterCount "tiny_resnet size"
             Expect.equal tiny.DefaultInputSize 96 "tiny_resnet input"
