@@ -48,6 +48,15 @@ public sealed class ResNet : Backbone
     public override FeatureInfo Info { get; }
     public ResNetConfig Config { get; }
 
+    /// <summary>Which of layer2..layer4 trade their stride for dilation at an output stride.</summary>
+    internal static bool[] DilatedStages(OutputStride outputStride) => outputStride switch
+    {
+        OutputStride.ThirtyTwo => new[] { false, false, false },
+        OutputStride.Sixteen => new[] { false, false, true },
+        OutputStride.Eight => new[] { false, true, true },
+        _ => throw new ArgumentOutOfRangeException(nameof(outputStride), outputStride, "ResNets support output stride 8, 16 or 32"),
+    };
+
     public ResNet(string name, ResNetConfig config, OutputStride outputStride = OutputStride.Sixteen, bool frozenBatchNorm = false) : base(nameof(ResNet))
     {
         Name = name;
@@ -58,14 +67,7 @@ public sealed class ResNet : Backbone
             : this.Child("conv1", nn.Conv2d(3, config.StemWidth, 3, stride: 2, padding: 1, bias: false));
         bn1 = this.Child("bn1", Norms.BatchNorm2d(config.StemWidth, frozenBatchNorm));
 
-        // Which of layer2..layer4 trade their stride for dilation.
-        var dilate = outputStride switch
-        {
-            OutputStride.ThirtyTwo => new[] { false, false, false },
-            OutputStride.Sixteen => new[] { false, false, true },
-            OutputStride.Eight => new[] { false, true, true },
-            _ => throw new ArgumentOutOfRangeException(nameof(outputStride), outputStride, "ResNets support output stride 8, 16 or 32"),
-        };
+        var dilate = DilatedStages(outputStride);
         long inplanes = config.StemWidth, dilation = 1;
         layers = new Sequential[4];
         for (var i = 0; i < 4; i++)

@@ -39,13 +39,7 @@ public sealed class ResNet18ImageNet : Backbone
     {
         conv1 = this.Child("conv1", nn.Conv2d(3, Config.StemWidth, 7, stride: 2, bias: false));   // padded by CntkPadding
         bn1 = this.Child("bn1", Norms.BatchNorm2d(Config.StemWidth, frozenBatchNorm));
-        var dilate = outputStride switch
-        {
-            OutputStride.ThirtyTwo => new[] { false, false, false },
-            OutputStride.Sixteen => new[] { false, false, true },
-            OutputStride.Eight => new[] { false, true, true },
-            _ => throw new ArgumentOutOfRangeException(nameof(outputStride), outputStride, "ResNets support output stride 8, 16 or 32"),
-        };
+        var dilate = ResNet.DilatedStages(outputStride);
         long inplanes = Config.StemWidth, dilation = 1;
         layers = new Sequential[4];
         for (var i = 0; i < 4; i++)
