@@ -69,15 +69,19 @@ namespace Hybrid.Build
 
         /// <summary>Patches `library` (a copy: the file is rewritten through a temporary and a
         /// rename, so a hard link to the package cache is never written through) when it needs
-        /// libstdc++ versions missing from `available`. Idempotent.</summary>
+        /// libstdc++ versions missing from `available`. Idempotent. The patched file keeps the
+        /// original's size and modification time, so an incremental build sees its copy as up to
+        /// date and does not replace it (and patch it again) every time.</summary>
         public static Outcome Apply(string library, ISet<string> available)
         {
             var data = File.ReadAllBytes(library);
             var outcome = Patch(data, available);
             if (outcome.Changed)
             {
+                var modified = File.GetLastWriteTimeUtc(library);
                 var tmp = library + ".patching";
                 File.WriteAllBytes(tmp, data);
+                File.SetLastWriteTimeUtc(tmp, modified);
                 File.Delete(library);
                 File.Move(tmp, library);
             }
