@@ -11,14 +11,16 @@ type Args =
     interface IArgParserTemplate with
         member _.Usage = "run folders (each with results.json from `hybrid train`)"
 
+/// results.json key, column header: short enough that the table fits an 80-column terminal.
 let private columns =
-    [ "seed_miou", "CAM seeds mIoU"; "pseudo_miou", "pseudo-mask mIoU"; "seg_miou", "segmentation mIoU"; "seed_fg_iou", "seed fg IoU"; "seg_fg_iou", "seg fg IoU" ]
+    [ "seed_miou", "seeds"; "pseudo_miou", "pseudo"; "seg_miou", "seg"; "seed_fg_iou", "seeds fg"; "seg_fg_iou", "seg fg" ]
 
 let run (a: ParseResults<Args>) =
     let t = Table()
-    t.Title <- TableTitle("val mIoU (%), FMNIST-Scenes")
+    t.Title <- TableTitle("val, FMNIST-Scenes (%)")
+    t.Caption <- TableTitle("seeds / pseudo / seg: mIoU of the CAM seeds, pseudo masks and segmentation; fg: class-agnostic foreground IoU")
     t.AddColumn("run") |> ignore
-    for _, h in columns do t.AddColumn(h) |> ignore
+    for _, h in columns do t.AddColumn(TableColumn(h).RightAligned()) |> ignore
     for dir in a.GetResult Runs do
         let p = Path.Combine(dir, "results.json")
         if File.Exists p then
