@@ -25,6 +25,36 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>Removes the temp files (<c>.&lt;name&gt;.&lt;pid&gt;.tmp</c>) that writes killed midway left
+    /// in <paramref name="dir"/>: only those of processes that no longer run (a live writer keeps its
+    /// file). Returns the removed paths.</summary>
+    public static IReadOnlyList<string> RemoveStale(string dir)
+    {
+        var removed = new List<string>();
+        if (!Directory.Exists(dir)) return removed;
+        foreach (var f in Directory.GetFiles(dir, ".*.tmp"))
+        {
+            var name = Path.GetFileName(f);
+            var parts = name.Split('.');
+            // "", <name parts...>, <pid>, "tmp"
+            if (parts.Length < 4 || !int.TryParse(parts[^2], out var pid) || IsRunning(pid)) continue;
+            try { File.Delete(f); removed.Add(f); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+        return removed;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        if (pid == Environment.ProcessId) return true;
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
     public static void WriteAllText(string path, string text) =>
         Write(path, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(text); });
 }

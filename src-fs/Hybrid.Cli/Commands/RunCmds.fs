@@ -187,35 +187,71 @@ type InferArgs =
         member a.Usage =
             match a with
             | Run _ -> "run folder of `hybrid train` (a method with a segmentation output)"
-            | Images _ -> "folder of JPEG/PNG images"
-            | Out _ -> "folder for <stem>.png masks and <stem>_overlay.png pictures"
+            | Images _ -> "folder of JPEG/PNG images; every readable one is segmented, the unreadable ones are listed at the end with their reason (exit code 4: some inputs failed)"
+            | Out _ -> "folder for <stem>.png masks and <stem>_overlay.png pictures (<name>.png, e.g. a.jpg.png, when inputs share a stem); not --images nor inside it (exit code 2)"
             | Device _ -> DeviceOption.usage
 
-let infer (a: ParseResults<InferArgs>) =
-    let device = DeviceOption.resolve (a.TryGetResult InferArgs.Device)
-    let _, m, _ = restore device (a.GetResult Run)
-    let segment =
-        match m.Predict.Segment with
-        | Some f -> f
-        | None -> invalidOp "this run's method has no segmentation output: train a segmentation network on its labels (`hybrid labels`, then `hybrid train --method supervised --labels DIR`)"
-    let src, out = a.GetResult Images, a.GetResult Out
-    if not (Directory.Exists src) then raise (DirectoryNotFoundException $"image folder not found: {src}")
-    Directory.CreateDirectory out |> ignore
+/// Exit code of `infer` when some inputs could not be segmented (the others were).
+let inferSomeFailed = 4
+
+/// Whether `inner` is `outer` or a folder inside it.
+let private isSameOrInside (outer: string) (inner: string) =
+    let norm (p: string) = Path.TrimEndingDirectorySeparator(Path.GetFullPath p) + string Path.DirectorySeparatorChar
+    (norm inner).StartsWith(norm outer, StringComparison.Ordinal)
+
+/// The output name of each input: its stem, or its file name when several inputs share the stem
+/// (a.jpg and a.png -> a.jpg, a.png; b.jpg alone -> b), so no two inputs write the same mask.
+let outputNames (files: string[]) =
+    let stems = files |> Array.countBy (fun f -> Path.GetFileNameWithoutExtension f) |> Map.ofArray
+    files |> Array.map (fun f -> let stem = Path.GetFileNameWithoutExtension f in if stems[stem] > 1 then Path.GetFileName f else stem)
+
+/// Segments every JPEG/PNG of `src` into `out` (<name>.png mask, <name>_overlay.png picture);
+/// an input that cannot be read or segmented is skipped. Returns the written names and the
+/// failures (file, reason).
+let segmentFolder (device: torch.Device) (segment: Tensor -> Tensor) (src: string) (out: string) =
     let files = Directory.GetFiles src |> Array.filter (fun f -> [ ".jpg"; ".jpeg"; ".png" ] |> List.contains (Path.GetExtension(f).ToLowerInvariant())) |> Array.sort
+    let names = outputNames files
+    Directory.CreateDirectory out |> ignore
     use _ng = torch.no_grad ()
     let mean, std = [| 0.485f; 0.456f; 0.406f |], [| 0.229f; 0.224f; 0.225f |]
-    for f in files do
+    let written, failed = ResizeArray<string>(), ResizeArray<string * string>()
+    for f, name in Array.zip files names do
         use _scope = torch.NewDisposeScope()
-        let img = ImageIO.Read(f).ToRgb()
-        let chw = img.ToChw()
-        let plane = img.Width * img.Height
-        let norm = Array.init chw.Length (fun i -> (chw[i] - mean[i / plane]) / std[i / plane])
-        let x = torch.tensor(norm, [| 1L; 3L; int64 img.Height; int64 img.Width |], device = device) // (1, 3, H, W)
-        let pred = (Evaluate.segmentProbs segment Evaluate.Scales.multi x).argmax(1L)
-        let stem = Path.GetFileNameWithoutExtension f
-        writeMasks out [| stem |] pred
-        let labels = Host.values<int> pred
-        let overlay = Pictures.overlay img.Pixels labels
-        ImageIO.WritePng(Path.Combine(out, stem + "_overlay.png"), Image(img.Width, img.Height, 3, overlay))
-    Say.info $"{files.Length} masks and overlays written to {out}"
-    0
+        try
+            let img = ImageIO.Read(f).ToRgb()
+            let chw = img.ToChw()
+            let plane = img.Width * img.Height
+            let norm = Array.init chw.Length (fun i -> (chw[i] - mean[i / plane]) / std[i / plane])
+            let x = torch.tensor(norm, [| 1L; 3L; int64 img.Height; int64 img.Width |], device = device) // (1, 3, H, W)
+            let pred = (Evaluate.segmentProbs segment Evaluate.Scales.multi x).argmax(1L) // (1, H, W)
+            let labels = Host.values<int> pred
+            let overlay = Pictures.overlay img.Pixels labels
+            writeMasks out [| name |] pred
+            ImageIO.WritePng(Path.Combine(out, name + "_overlay.png"), Image(img.Width, img.Height, 3, overlay))
+            written.Add name
+        with e ->
+            // the first line names the cause (native errors append a C++ backtrace)
+            let reason = e.Message.Split('\n').[0].Trim()
+            failed.Add(f, $"{e.GetType().Name}: {reason}")
+    List.ofSeq written, List.ofSeq failed
+
+let infer (a: ParseResults<InferArgs>) =
+    let src, out = a.GetResult Images, a.GetResult Out
+    if not (Directory.Exists src) then raise (DirectoryNotFoundException $"image folder not found: {src}")
+    if isSameOrInside src out then
+        Say.error $"--out {out} is the image folder or inside it ({src}): infer never writes among its inputs; choose another folder"
+        2
+    else
+        let device = DeviceOption.resolve (a.TryGetResult InferArgs.Device)
+        let _, m, _ = restore device (a.GetResult Run)
+        let segment =
+            match m.Predict.Segment with
+            | Some f -> f
+            | None -> invalidOp "this run's method has no segmentation output: train a segmentation network on its labels (`hybrid labels`, then `hybrid train --method supervised --labels DIR`)"
+        let written, failed = segmentFolder device segment src out
+        Say.info $"{written.Length} masks and overlays written to {out}"
+        if failed.IsEmpty then 0
+        else
+            Say.warn $"{failed.Length} input(s) could not be segmented:"
+            for f, reason in failed do Say.warn $"  {f}: {reason}"
+            inferSomeFailed

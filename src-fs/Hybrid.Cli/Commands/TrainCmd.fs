@@ -103,6 +103,13 @@ let curves (dir: string) =
         let evals = [ for k in [ "eval/seed_miou"; "eval/pseudo_miou"; "eval/seg_miou" ] do match series k with [] -> () | s -> yield k, s ]
         if not evals.IsEmpty then File.WriteAllText(Path.Combine(dir, "miou.svg"), Curves.svg "val mIoU" "step" evals)
 
+/// The command that continues this run: the arguments it was given, with its run folder and --resume.
+let resumeCommand (args: ParseResults<Args>) (out: string) =
+    let given = args.GetAllResults() |> List.filter (function Out _ | Resume -> false | _ -> true)
+    let quote (a: string) = if a = "" || a |> Seq.exists (fun c -> Char.IsWhiteSpace c || "'\"$`\\;&|<>()*?!#~".Contains c) then "'" + a.Replace("'", "'\\''") + "'" else a
+    let argv = args.Parser.PrintCommandLineArguments(given @ [ Out out; Resume ]) |> Array.map quote |> String.concat " "
+    "./hybrid train " + argv
+
 let run (args: ParseResults<Args>) =
     let entry = Methods.Registry.find (args.GetResult Method)
     let device = DeviceOption.resolve (args.TryGetResult Device)
@@ -135,9 +142,11 @@ let run (args: ParseResults<Args>) =
         use b = MethodEnv.backbone e
         b.LoadedWeights |> Option.ofObj |> Option.iter (fun r -> Say.info $"backbone weights: {r}")
     let recipe = { entry.Recipe with Lr = spec.Lr; BatchSize = spec.BatchSize }
-    use cts = new CancellationTokenSource()
-    let onCancel = ConsoleCancelEventHandler(fun _ a -> a.Cancel <- true; cts.Cancel(); Say.warn "\nstopping: saving a checkpoint (Ctrl-C again to abort)")
-    Console.CancelKeyPress.AddHandler onCancel
+    use stop = new StopSignals.StopRequest()
+    use signals =
+        StopSignals.listen stop (fun s ->
+            let name = if s = Runtime.InteropServices.PosixSignal.SIGTERM then "SIGTERM" else "Ctrl-C"
+            Say.warn $"\n{name}: stopping at the end of this step and saving a checkpoint (Ctrl-C or SIGTERM again ends the process at once)")
     let loader = DataSource.trainLoader trainSet spec.Crop spec.BatchSize spec.Seed (args.GetResult(Workers, 2)) recipe.StrongView
     let cfg =
         { TrainConfig.defaults spec.Steps (Recipe.schedule recipe) with
@@ -148,7 +157,7 @@ let run (args: ParseResults<Args>) =
             EvalEvery = args.TryGetResult Eval_Every
             OutDir = Some out
             Resume = resume
-            Cancel = cts.Token }
+            Cancel = stop.Token }
     let ctx =
         { Env = e
           Config = cfg
@@ -160,10 +169,10 @@ let run (args: ParseResults<Args>) =
     RunFolder.save out spec
     let m, resolved = entry.Train ctx sets
     RunFolder.save out { spec with Resolved = resolved }
-    Console.CancelKeyPress.RemoveHandler onCancel
-    if cts.IsCancellationRequested then
-        Say.warn $"stopped early; resume with: ./hybrid train --method {entry.Name} --out {out} --resume"
-        130
+    signals.Dispose()
+    if stop.IsRequested then
+        Say.warn $"stopped early; resume with: {resumeCommand args out}"
+        stop.ExitCode
     else
         Say.info "evaluating on val ..."
         let results = report device out $"{entry.Name} on {Path.GetFileName(Path.GetFullPath dataDir)}" classNames valSet m.Predict

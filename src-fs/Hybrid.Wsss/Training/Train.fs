@@ -97,6 +97,30 @@ module Train =
             d[k] <- (match v with :? float as x when Double.IsNaN x || Double.IsInfinity x -> null | _ -> v)
         File.AppendAllText(path, JsonSerializer.Serialize(d) + "\n")
 
+    /// metrics.jsonl as a run resumed at `start` continues it: the lines the interrupted run wrote
+    /// after its checkpoint (steps the resumed run replays) and a line cut by a kill are dropped,
+    /// so the file ends up equal to the uninterrupted run's. A step's loss line carries the
+    /// step's index (0-based: kept when < start); an evaluation line the number of steps done
+    /// (kept when <= start: the evaluation at the checkpoint's step ran before the checkpoint).
+    let trimMetrics (path: string) (start: int) =
+        if File.Exists path then
+            let keep (line: string) =
+                try
+                    use doc = JsonDocument.Parse line
+                    let r = doc.RootElement
+                    match r.TryGetProperty "step" with
+                    | true, s when s.ValueKind = JsonValueKind.Number ->
+                        let step = s.GetInt32()
+                        match r.TryGetProperty "loss" with
+                        | true, _ -> step < start
+                        | _ -> step <= start
+                    | _ -> false
+                with :? JsonException -> false
+            let lines = File.ReadAllLines path
+            let kept = lines |> Array.filter keep
+            if kept.Length <> lines.Length then
+                AtomicFile.WriteAllText(path, kept |> Array.map (fun l -> l + "\n") |> String.concat "")
+
     /// Runs `cfg.Steps` steps of `m`. batches: the batch stream starting at a given step
     /// (deterministic in the step, so resuming at step k sees what the uninterrupted run saw).
     let run (cfg: TrainConfig) (m: Method) (batches: int -> seq<Batch>) (onProgress: Progress -> unit) (evaluate: (int -> (string * float) list) option) : TrainResult =
@@ -104,10 +128,13 @@ module Train =
         torch.manual_seed (int64 cfg.Seed) |> ignore
         use opt = OptimizerKind.create cfg.Optimizer m.Groups (cfg.Lr (Clock.at 0 cfg.Steps))
         let metricsPath = cfg.OutDir |> Option.map (fun d -> Directory.CreateDirectory d |> ignore; Path.Combine(d, "metrics.jsonl"))
+        // temp files of checkpoint writes that a kill interrupted (their process is gone)
+        cfg.OutDir |> Option.iter (AtomicFile.RemoveStale >> ignore)
         let mutable start = 0
         match cfg.OutDir with
         | Some d when cfg.Resume && File.Exists(checkpointPath d) ->
             start <- int (load (checkpointPath d) m (Some opt) true)
+            metricsPath |> Option.iter (fun p -> trimMetrics p start)
         | _ -> metricsPath |> Option.iter (fun p -> if File.Exists p then File.Delete p)
         let save step =
             cfg.OutDir |> Option.iter (fun d ->
