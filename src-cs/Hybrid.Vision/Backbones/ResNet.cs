@@ -122,9 +122,17 @@ public sealed class ResNet : Backbone
             cur.Dispose();
             cur = p;
         }
+        return RunStages(layers, cur, feats);
+    }
+
+    /// <summary>layer1..layer4 on the stem's output (taken over: disposed once layer1 has run, or
+    /// on failure), each stage's output added to <paramref name="feats"/> as "layer{i}".</summary>
+    internal static Features RunStages(Sequential[] layers, Tensor stem, Features feats)
+    {
+        var cur = stem;
         try
         {
-            for (var i = 0; i < 4; i++)
+            for (var i = 0; i < layers.Length; i++)
             {
                 var next = layers[i].forward(cur);                            // (B, C_i, H/s_i, W/s_i)
                 if (i == 0) cur.Dispose();
@@ -134,6 +142,7 @@ public sealed class ResNet : Backbone
         }
         catch
         {
+            if (feats.Stages.Count == 0) cur.Dispose();
             feats.Dispose();
             throw;
         }

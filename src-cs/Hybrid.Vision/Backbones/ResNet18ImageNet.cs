@@ -77,23 +77,7 @@ public sealed class ResNet18ImageNet : Backbone
         using (var r = n.relu())
         using (var p = CntkPadding.Pad(r, 3, 2, value: double.NegativeInfinity))
             cur = F.max_pool2d(p, new long[] { 3, 3 }, new long[] { 2, 2 });  // (B, 64, H/4, W/4)
-        try
-        {
-            for (var i = 0; i < 4; i++)
-            {
-                var next = layers[i].forward(cur);                            // (B, C_i, H/s_i, W/s_i)
-                if (i == 0) cur.Dispose();
-                feats.Add($"layer{i + 1}", next);
-                cur = next;
-            }
-        }
-        catch
-        {
-            if (feats.Stages.Count == 0) cur.Dispose();
-            feats.Dispose();
-            throw;
-        }
-        return feats;
+        return ResNet.RunStages(layers, cur, feats);
     }
 
     /// <summary>The ONNX graph's output: the global average of the final map at output stride 32 (B, 512, 1, 1).</summary>
