@@ -14,7 +14,7 @@ mkdir -p docs
   echo '```'
   ./hybrid --help 2>&1 || true
   echo '```'
-  for cmd in version data "data scenes" "data saliency" train train-seg eval labels infer compare repro backbones "weights inspect" features demo-mnist; do
+  for cmd in version data "data scenes" "data saliency" train train-seg eval labels infer compare repro settings backbones "weights inspect" features demo-mnist; do
     echo
     echo "## hybrid $cmd"
     echo
@@ -23,5 +23,12 @@ mkdir -p docs
     ./hybrid $cmd --help 2>&1 || true
     echo '```'
   done
+  echo
+  echo "## Method settings"
+  echo
+  echo "Generated from the methods' settings tables (\`./hybrid settings\`): what \`--set key=value\`,"
+  echo "\`--config\` files and run.json's \`settings\` take."
+  echo
+  ./hybrid settings 2>&1
 } > "$out"
 echo "wrote $out"

@@ -37,6 +37,8 @@ train() { # name method log|"" threads [args ...]: trains $runs/<name> unless it
   local out=$runs/$name
   if [ -f "$out/results.json" ]; then echo "$name: finished run in $out"; return 0; fi
   local cmd=(./hybrid train --method "$method" --data "$data" --out "$out" --seed 0 "$@")
+  # a run stopped part-way (Ctrl-C, SIGTERM) continues from its checkpoint
+  if [ -n "$(find "$out" -name checkpoint.safetensors 2>/dev/null | head -1)" ]; then cmd=(./hybrid train --out "$out" --resume); fi
   if [ -n "$log" ]; then
     mkdir -p "$out"
     HYBRID_NUM_THREADS=$threads "${cmd[@]}" > "$log" 2>&1

@@ -18,6 +18,7 @@ type CliArgs =
     | [<CliPrefix(CliPrefix.None)>] Backbones of ParseResults<BackbonesCmd.ListArgs>
     | [<CliPrefix(CliPrefix.None)>] Weights of ParseResults<BackbonesCmd.WeightsArgs>
     | [<CliPrefix(CliPrefix.None)>] Features of ParseResults<BackbonesCmd.FeaturesArgs>
+    | [<CliPrefix(CliPrefix.None)>] Settings of ParseResults<SettingsCmd.Args>
     | [<CliPrefix(CliPrefix.None)>] Demo_Mnist of ParseResults<MnistDemo.Args>
     interface IArgParserTemplate with
         member a.Usage =
@@ -34,16 +35,32 @@ type CliArgs =
             | Weights _ -> "inspect a checkpoint against a backbone"
             | Features _ -> "write each stage's features of an image to safetensors"
             | Train _ -> "train a WSSS method (or the supervised upper bound), then evaluate it on val"
+            | Settings _ -> "list the methods' settings (key, type, default, paper reference): what --set and --config take"
             | Demo_Mnist _ -> "train a small CNN on Fashion-MNIST for one epoch (a smoke test of the stack)"
 
-let parser = ArgumentParser.Create<CliArgs>(programName = "hybrid", errorHandler = ProcessExiter())
+/// The exit codes, as the top-level help lists them.
+let exitCodesText =
+    "EXIT CODES (every command):\n\n" + (ExitCodes.table |> List.map (fun (c, m) -> $"    {c,3}  {m}") |> String.concat "\n")
 
-[<EntryPoint>]
-let main argv =
-    let args = parser.ParseCommandLine argv
-    if not Hybrid.Torch.TorchRuntime.ScalarLifetimeGuard then
-        // started without ./hybrid: TorchSharp's scalars can be freed during a native call
-        eprintfn "warning: TorchSharp's scalar lifetime guard is off; long runs can fail at random or compute with freed scalars. Start through ./hybrid, or set %s (README, \"TorchSharp and scalars\")" Hybrid.Torch.TorchRuntime.ScalarLifetimeGuardSetting
+/// Argu's errors end the process with the bad-arguments code; help is a success (the top-level
+/// help also lists the exit codes).
+type private Exiter() =
+    interface IExiter with
+        member _.Name = "hybrid"
+        member _.Exit(msg, code) =
+            if code = ErrorCode.HelpText then
+                printfn "%s" msg
+                if msg.StartsWith "USAGE: hybrid [" then printfn "\n%s" exitCodesText
+                exit ExitCodes.ok
+            else
+                eprintfn "%s" msg
+                exit ExitCodes.badArguments
+
+let parser = ArgumentParser.Create<CliArgs>(programName = "hybrid", errorHandler = Exiter())
+
+/// Runs a parsed command; an exception becomes one clear message (given to `report`) and its
+/// class's exit code (ExitCodes). HYBRID_DEBUG=1 lets it through with its stack trace.
+let dispatchWith (report: string -> unit) (args: ParseResults<CliArgs>) : int =
     try
         match args.GetSubCommand() with
         | Version a -> Version.run a
@@ -58,12 +75,21 @@ let main argv =
         | Weights a -> BackbonesCmd.weights a
         | Features a -> BackbonesCmd.features a
         | Train a -> TrainCmd.run a
+        | Settings a -> SettingsCmd.run a
         | Demo_Mnist a -> MnistDemo.run a
-    with
-    | :? System.IO.FileNotFoundException as e -> Hybrid.Cli.Say.error e.Message; 2
-    | :? System.IO.InvalidDataException as e -> Hybrid.Cli.Say.error e.Message; 2
-    | :? System.Runtime.InteropServices.ExternalException as e -> Hybrid.Cli.Say.error e.Message; 3
-    | e when System.Environment.GetEnvironmentVariable "HYBRID_DEBUG" <> "1" ->
-        // one clear line for the user; HYBRID_DEBUG=1 shows the stack trace
-        Hybrid.Cli.Say.error $"{e.GetType().Name}: {e.Message}"
-        1
+    with e when System.Environment.GetEnvironmentVariable "HYBRID_DEBUG" <> "1" ->
+        let code = ExitCodes.ofException e
+        let name = if code = ExitCodes.internalError || code = ExitCodes.nativeError then e.GetType().Name + ": " else ""
+        report $"{name}{e.Message}"
+        code
+
+/// Runs a parsed command, errors printed in red.
+let dispatch (args: ParseResults<CliArgs>) : int = dispatchWith Hybrid.Cli.Say.error args
+
+[<EntryPoint>]
+let main argv =
+    let args = parser.ParseCommandLine argv
+    if not Hybrid.Torch.TorchRuntime.ScalarLifetimeGuard then
+        // started without ./hybrid: TorchSharp's scalars can be freed during a native call
+        eprintfn "warning: TorchSharp's scalar lifetime guard is off; long runs can fail at random or compute with freed scalars. Start through ./hybrid, or set %s (README, \"TorchSharp and scalars\")" Hybrid.Torch.TorchRuntime.ScalarLifetimeGuardSetting
+    dispatch args

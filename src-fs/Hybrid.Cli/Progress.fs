@@ -28,3 +28,22 @@ let reporter (label: string) : Progress -> unit =
             Console.Write("\r" + l.PadRight(Math.Max(0, Console.WindowWidth - 1)))
             if p.Step = p.Total then Console.WriteLine()
         else Console.WriteLine(l)
+
+/// A done / total counter for a pass over files (e.g. the image scan before training): in place
+/// on a terminal about 20 times a second, every 10% in logs.
+let counter (label: string) : int -> int -> unit =
+    let interactive = not Console.IsOutputRedirected
+    let clock = Diagnostics.Stopwatch.StartNew()
+    let mutable last = -1000L
+    let mutable lastDecile = -1
+    fun n total ->
+        if interactive then
+            if n = total || clock.ElapsedMilliseconds - last >= 50L then
+                last <- clock.ElapsedMilliseconds
+                Console.Write($"\r{label} {n}/{total} [{bar 20 (float n / float (max 1 total))}]")
+                if n = total then Console.WriteLine()
+        else
+            let decile = n * 10 / max 1 total
+            if decile <> lastDecile then
+                lastDecile <- decile
+                Console.WriteLine($"{label} {n}/{total}")

@@ -27,6 +27,12 @@ let tests =
             Expect.stringContains text train "train"
             Expect.stringContains text repro "repro"
 
+        testCase "docs/cli.md holds every method's settings table and the exit codes" <| fun () ->
+            let text = page ()
+            for entry in Hybrid.Wsss.Methods.Registry.all do
+                Expect.stringContains text (Commands.SettingsCmd.markdown entry) $"the settings of {entry.Name}"
+            Expect.stringContains text (normalise Program.exitCodesText) "the exit codes"
+
         testCase "docs/cli.md has no build output in it" <| fun () ->
             let text = page ()
             for noise in [ "Build succeeded"; "Time Elapsed"; "Warning(s)"; "error FS" ] do

@@ -12,7 +12,7 @@ open Hybrid.Cli.Tests.ReproSpecTests
 open Hybrid.TestSupport.Expectations
 
 let private quick (specPath: string) =
-    // a copy of the spec in a temp folder: the table is written next to it, not into the repository
+    // a copy of the spec and its own run store in a temp folder
     let dir = Path.Combine(Path.GetTempPath(), "hybrid-repro-test-" + Guid.NewGuid().ToString("N"))
     Directory.CreateDirectory dir |> ignore
     let spec = Path.Combine(dir, "table.json")
@@ -30,7 +30,10 @@ let tests =
                     let dir, rc = quick (Path.Combine(repoRoot, "paper-repro", paper, "table.json"))
                     try
                         Expect.equal rc 0 "rc"
-                        let md = File.ReadAllText(Path.Combine(dir, "RESULTS-quick.md"))
+                        // with --runs the table goes into the run store, never over the one beside the spec
+                        Expect.isFalse (File.Exists(Path.Combine(dir, "RESULTS-quick.md"))) "nothing written beside the spec"
+                        let table () = Directory.GetFiles(Path.Combine(dir, "runs"), "*-RESULTS-quick.md") |> Array.exactlyOne
+                        let md = File.ReadAllText(table ())
                         Expect.stringContains md "QUICK MODE" "'QUICK MODE'"
                         let spec = ReproCmd.parse (Path.Combine(dir, "table.json"))
                         let rows = md.Split('\n') |> Array.filter (fun l -> l.StartsWith "| " && not (l.StartsWith "| row"))
@@ -42,7 +45,7 @@ let tests =
                         let parser = ArgumentParser.Create<ReproCmd.Args>(programName = "hybrid repro")
                         let again = ReproCmd.run (parser.ParseCommandLine [| "--spec"; Path.Combine(dir, "table.json"); "--quick"; "--no-train"; "--runs"; Path.Combine(dir, "runs") |])
                         Expect.equal again 0 "again"
-                        Expect.equal (File.ReadAllText(Path.Combine(dir, "RESULTS-quick.md"))) md "File.ReadAllText(Path.Combine(dir, 'RESULTS-quick.md'))"
+                        Expect.equal (File.ReadAllText(table ())) md "the table rebuilt from the finished runs"
                     finally
                         if Directory.Exists dir then Directory.Delete(dir, true)
         ]

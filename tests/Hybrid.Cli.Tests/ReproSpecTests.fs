@@ -30,7 +30,7 @@ let private env = MethodEnv.onCpu (Array.init 11 (sprintf "c%d")) "tiny_resnet" 
 let private row m sets : ReproCmd.Row = { Name = "x"; Method = m; Sets = sets; Baseline = None; Metric = None; Steps = None; Init = None }
 
 let private specOf steps (rows: ReproCmd.Row list) : ReproCmd.TableSpec =
-    { Paper = "p"; Metric = "seed_miou"; Data = "d"; Steps = steps; Seeds = [ 0 ]; Extra = []; Rows = rows }
+    { Paper = "p"; Metric = "seed_miou"; Data = "d"; Steps = steps; Seeds = [ 0 ]; Backbone = None; OutputStride = None; Crop = None; BatchSize = None; Rows = rows }
 
 [<Tests>]
 let tests =
@@ -49,7 +49,9 @@ let tests =
                 for row in spec.Rows do
                     let entry = Registry.find row.Method
                     let sets = row.Sets |> List.map (fun s -> match s.Split('=', 2) with [| k; v |] -> k, v | _ -> failwith $"{path}: '{s}' is not key=value")
-                    // building the untrained model parses every setting; a typo fails here
+                    // the settings table checks every setting; a typo fails here
+                    Expect.isOk (entry.Settings.Check sets) $"{path}: row '{row.Name}': its settings"
+                    // and the untrained model builds from them
                     let m = entry.Build env sets
                     m.Model.Dispose()
                     row.Baseline |> Option.iter (fun b -> Expect.isTrue (List.contains b names) ($"{path}: baseline '{b}' of '{row.Name}' is not a row"))
@@ -117,29 +119,42 @@ let tests =
             for pred in [ pretraining; baseline; upper ] do
                 Expect.hasLength (List.distinct (dirsOf pred)) 1 "one run folder for the rows of this kind"
 
+        testCase "a row's run is a RunSpec record: the table's data and steps, the row's method, settings and init" <| fun () ->
+            let pre = { row "cam" [] with Name = "pre"; Steps = Some 50 }
+            let r = { row "plda" [ "delta=0.5" ] with Init = Some "pre" }
+            let spec = { specOf 10 [ pre; r ] with Backbone = Some "resnet18"; Crop = Some 64 }
+            let req = ReproCmd.runRequest "runs" None false (Some "cpu") spec r 3 "out"
+            Expect.equal req.Spec.Method "plda" "method"
+            Expect.equal req.Spec.Data "d" "data"
+            Expect.equal req.Spec.Steps 10 "steps"
+            Expect.equal req.Spec.Seed 3 "seed"
+            Expect.equal req.Spec.Settings [ "delta", "0.5" ] "settings"
+            Expect.equal req.Spec.Backbone "resnet18" "the table's backbone"
+            Expect.equal req.Spec.Crop 64 "the table's crop"
+            Expect.equal req.Spec.Weights (Some(Path.Combine(ReproCmd.runDir "runs" spec pre 3, "checkpoint.safetensors"))) "weights: the init row's checkpoint"
+            Expect.equal (ReproCmd.runRequest "runs" None false None spec pre 3 "out").Spec.Weights None "the pretraining row starts from scratch"
+            let quick = ReproCmd.runRequest "runs" (Some "tiny") true None spec r 3 "out"
+            Expect.equal (quick.Spec.Data, quick.Spec.Crop, quick.Spec.BatchSize, quick.Execution.Workers) ("tiny", 48, 4, 0) "quick mode"
+
         testCase "a run stopped after a checkpoint is resumed, a fresh one is not" <| fun () ->
             let dir = Path.Combine(Path.GetTempPath(), "hybrid-repro-resume-" + Guid.NewGuid().ToString("N"))
             Directory.CreateDirectory dir |> ignore
             try
-                let pre = { row "cam" [] with Name = "pre"; Steps = Some 50 }
-                let r = { row "plda" [ "delta=0.5" ] with Init = Some "pre" }
-                let spec = specOf 10 [ pre; r ]
-                let argv () = ReproCmd.trainArgv "runs" None false spec r 3 dir
-                let fresh = argv ()
-                Expect.isFalse (List.contains "--resume" fresh) "a fresh run is not resumed"
-                Expect.equal (fresh |> List.take 13) [ "--method"; "plda"; "--data"; "d"; "--steps"; "10"; "--seed"; "3"; "--out"; dir; "--set"; "delta=0.5"; "--weights" ] "fresh |> List.take 13"
-                Expect.equal (fresh[13]) (Path.Combine(ReproCmd.runDir "runs" spec pre 3, "checkpoint.safetensors")) "fresh[13]"
+                let r = row "plda" [ "delta=0.5" ]
+                let spec = specOf 10 [ r ]
+                let mode () = (ReproCmd.runRequest "runs" None false None spec r 3 dir).Mode
+                Expect.equal (mode ()) Hybrid.Wsss.Runs.FolderMode.Fresh "a fresh run is not resumed"
                 // a stage's checkpoint (CSD's stage 1, CoSA-MS, an AuxSegNet+ phase) or AuxSegNet+'s journal
                 let stage = Directory.CreateDirectory(Path.Combine(dir, "stage1")).FullName
                 File.WriteAllText(Path.Combine(stage, "checkpoint.safetensors"), "")
-                Expect.equal (argv ()) (fresh @ [ "--resume" ]) "argv ()"
+                Expect.equal (mode ()) Hybrid.Wsss.Runs.FolderMode.Resume "a stage checkpoint"
                 File.Delete(Path.Combine(stage, "checkpoint.safetensors"))
                 File.WriteAllText(Path.Combine(dir, "journal.json"), "{}")
-                Expect.equal (argv ()) (fresh @ [ "--resume" ]) "argv ()"
+                Expect.equal (mode ()) Hybrid.Wsss.Runs.FolderMode.Resume "the journal"
                 File.Delete(Path.Combine(dir, "journal.json"))
-                Expect.equal (argv ()) fresh "argv ()"
+                Expect.equal (mode ()) Hybrid.Wsss.Runs.FolderMode.Fresh "nothing"
                 File.WriteAllText(Path.Combine(dir, "checkpoint.safetensors"), "")
-                Expect.equal (argv ()) (fresh @ [ "--resume" ]) "argv ()"
+                Expect.equal (mode ()) Hybrid.Wsss.Runs.FolderMode.Resume "a checkpoint"
             finally
                 Directory.Delete(dir, true)
     ]

@@ -37,8 +37,8 @@ let tests =
                     let lines = Collections.Generic.List<string>()
                     let ctx = context (Some out) CancellationToken.None lines.Add
                     let sets = tinySets @ [ "stop-metric", "val-miou" ]
-                    let m, resolved = AuxSegNetPlusEntry.train ctx sets
-                    Expect.stringContains resolved "Stop = ValidationMiou" "'Stop = ValidationMiou'"
+                    let m = AuxSegNetPlusEntry.train ctx sets
+                    Expect.contains (Hybrid.Wsss.Methods.Registry.auxSegNetPlus.Settings.Resolve sets) ("stop-metric", "val-miou") "the resolved settings hold stop-metric=val-miou"
                     let n = (trainSet ()).Count
                     // stage 0 from the classification phase, one set after each of the 2 stages
                     for k in 0 .. 2 do
@@ -71,7 +71,7 @@ let tests =
                     Expect.equal pseudo.shape [| 4L; 32L; 32L |] "pseudo.shape"
                     // --resume of the finished run trains nothing and loads its final network
                     let written = File.GetLastWriteTimeUtc(Path.Combine(out, "stages.json"))
-                    let again, _ = AuxSegNetPlusEntry.train { ctx with Config = { ctx.Config with Resume = true } } sets
+                    let again = AuxSegNetPlusEntry.train { ctx with Config = { ctx.Config with Resume = true } } sets
                     Expect.exists lines (fun l -> l.Contains "finished run; nothing to resume") "a log line says 'finished run; nothing to resume'"
                     Expect.equal (File.GetLastWriteTimeUtc(Path.Combine(out, "stages.json"))) written "File.GetLastWriteTimeUtc(Path.Combine(out, 'stages.json'))"
                     again.Model.eval () |> ignore
@@ -119,7 +119,7 @@ let tests =
                     use cts = new CancellationTokenSource()
                     cts.Cancel()
                     let lines = Collections.Generic.List<string>()
-                    let m, _ = AuxSegNetPlusEntry.train (context (Some out) cts.Token lines.Add) tinySets
+                    let m = AuxSegNetPlusEntry.train (context (Some out) cts.Token lines.Add) tinySets
                     Expect.exists lines (fun l -> l.Contains "stopped during classification") "a log line says 'stopped during classification'"
                     Expect.isFalse (File.Exists(Train.checkpointPath out)) "File.Exists(Train.checkpointPath out)"
                     Expect.isFalse (Directory.Exists(Path.Combine(out, "labels"))) "no labels were generated"
@@ -136,7 +136,7 @@ let tests =
             Expect.equal (AuxSegNetPlusEntry.epochSteps s 10) 1 "AuxSegNetPlusEntry.epochSteps s 10"
             Expect.equal (AuxSegNetPlusEntry.epochSteps (AuxSegNetPlusEntry.settings [ "epoch-steps", "7" ]) 3000) 7 "AuxSegNetPlusEntry.epochSteps (AuxSegNetPlusEntry.settings [ 'epoch-steps', '7' ]) 3000"
             Expect.stringContains ((throws<ArgumentException> (fun () -> AuxSegNetPlusEntry.settings [ "stop-metric", "best" ] |> ignore)).Message) "stop-metric" "'stop-metric'"
-            Expect.stringContains ((throws<ArgumentException> (fun () -> AuxSegNetPlusEntry.settings [ "stagez", "2" ] |> ignore)).Message) "valid keys" "'valid keys'"
+            Expect.stringContains ((throws<ArgumentException> (fun () -> AuxSegNetPlusEntry.settings [ "stagez", "2" ] |> ignore)).Message) "its settings: branches" "the keys are listed"
             throws<ArgumentException> (fun () -> AuxSegNetPlusEntry.settings [ "epoch-steps", "0" ] |> ignore) |> ignore
             // a cross-task affinity without the saliency branch is refused with what to change
             Expect.stringContains ((throws<ArgumentException> (fun () -> AuxSegNetPlusEntry.settings [ "branches", "seg" ] |> ignore)).Message) "branches=all" "'branches=all'"
@@ -146,7 +146,7 @@ let tests =
                 let out = tempDir ()
                 let log = ResizeArray<string>()
                 try
-                    let m, _ = AuxSegNetPlusEntry.train (context (Some out) CancellationToken.None log.Add) (tinySets @ [ "iterative", "false" ])
+                    let m = AuxSegNetPlusEntry.train (context (Some out) CancellationToken.None log.Add) (tinySets @ [ "iterative", "false" ])
                     m.Model.Dispose()
                     let stage k = Path.Combine(out, "labels", $"stage-{k}")
                     Expect.isNonEmpty (Directory.GetFiles(LabelFolders.masksFolder (stage 0), "*.png")) "stage 0's masks"

@@ -37,7 +37,7 @@ let tests =
                 try
                     // the networks' initialisation draws from the generator: seeded alike, as `hybrid train --seed`
                     torch.manual_seed 7L |> ignore
-                    let straight, _ = AuxSegNetPlusEntry.train (context straightDir false CancellationToken.None ignore ignore) sets
+                    let straight = AuxSegNetPlusEntry.train (context straightDir false CancellationToken.None ignore ignore) sets
                     // stopped in stage-0: the classification phase's 4 steps, then 1 of stage-0's
                     use cts = new CancellationTokenSource()
                     let steps = ref 0
@@ -45,14 +45,14 @@ let tests =
                         steps.Value <- steps.Value + 1
                         if steps.Value = 5 then cts.Cancel()
                     torch.manual_seed 7L |> ignore
-                    let stopped, _ = AuxSegNetPlusEntry.train (context stoppedDir false cts.Token ignore onProgress) sets
+                    let stopped = AuxSegNetPlusEntry.train (context stoppedDir false cts.Token ignore onProgress) sets
                     stopped.Model.Dispose()
                     Expect.isFalse (File.Exists(Train.checkpointPath stoppedDir)) "the stopped run must not have finished"
                     let classificationLog = Path.Combine(stoppedDir, "classification", "metrics.jsonl")
                     let classificationWritten = File.GetLastWriteTimeUtc classificationLog
                     let lines = Collections.Generic.List<string>()
                     torch.manual_seed 7L |> ignore
-                    let resumed, _ = AuxSegNetPlusEntry.train (context stoppedDir true CancellationToken.None lines.Add ignore) sets
+                    let resumed = AuxSegNetPlusEntry.train (context stoppedDir true CancellationToken.None lines.Add ignore) sets
                     Expect.exists lines (fun l -> l.Contains "phases already finished: classification") "a log line says 'phases already finished: classification'"
                     Expect.exists lines (fun l -> l.Contains "stage-0 labels read back") "a log line says 'stage-0 labels read back'"
                     Expect.equal (File.GetLastWriteTimeUtc classificationLog) classificationWritten "File.GetLastWriteTimeUtc classificationLog" // not trained again

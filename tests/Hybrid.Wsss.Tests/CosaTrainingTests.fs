@@ -151,7 +151,7 @@ let tests =
             Expect.isFalse cfg.DynamicThreshold "cfg.DynamicThreshold"
             Expect.equal cfg.SeparationForm SupervisedInfoNce "cfg.SeparationForm"
             let ex = throws<ArgumentException> (fun () -> CosaConfig.set "lambda" "1" cfg |> ignore)
-            Expect.stringContains ex.Message "valid keys" "'valid keys'"
+            Expect.stringContains ex.Message "its settings: gc, guidance" "the keys are listed"
             Expect.stringContains ex.Message "csc-tau" "'csc-tau'"
             throws<ArgumentException> (fun () -> CosaConfig.set "threshold" "1.5" cfg |> ignore) |> ignore
             throws<ArgumentException> (fun () -> CosaConfig.set "guidance" "oracle" cfg |> ignore) |> ignore
@@ -193,9 +193,9 @@ let tests =
                       OnProgress = fun p -> seen.Add(p.Losses |> List.map (fun (n, _) -> n.Length))
                       Log = log.Add }
                 let sets = [ "warmup", "0"; "scales", "1.0"; "flip", "false"; "head-hidden", "8"; "seg.head", "cosa"; "ms-steps", "3" ]
-                let m, resolved = CosaMs.train ctx sets
+                let m = CosaMs.train ctx sets
                 Expect.equal m.Name "cosa-ms" "m.Name"
-                Expect.stringContains resolved "SegmentationSteps = Some 3" "'SegmentationSteps = Some 3'"
+                Expect.equal (SettingsTable.build CosaMs.table sets).SegmentationSteps (Some 3) "ms-steps=3 resolves to 3 stage-2 steps"
                 Expect.equal log.Count 2 "log.Count"
                 // 2 CoSA steps then 3 segmentation steps were reported
                 Expect.equal seen.Count 5 "seen.Count"

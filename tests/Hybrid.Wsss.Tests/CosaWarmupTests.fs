@@ -23,10 +23,10 @@ let tests =
             fun (n: NonNegativeInt) (total: PositiveInt) -> Warmup.steps total.Get (WarmupSteps n.Get) = n.Get)
 
         testCase "--set warmup reads steps or a fraction, and says what it expects" <| fun () ->
-            Expect.equal (Warmup.parse "warmup" "2000") (WarmupSteps 2000) "Warmup.parse 'warmup' '2000'"
-            Expect.equal (Warmup.parse "warmup" "0.25") (WarmupFraction 0.25) "Warmup.parse 'warmup' '0.25'"
+            Expect.equal (Warmup.parse "2000") (Ok(WarmupSteps 2000)) "Warmup.parse '2000'"
+            Expect.equal (Warmup.parse "0.25") (Ok(WarmupFraction 0.25)) "Warmup.parse '0.25'"
             Expect.equal CosaConfig.defaults.Warmup (WarmupFraction 0.1) "CosaConfig.defaults.Warmup"
-            Expect.stringContains ((throws<ArgumentException> (fun () -> Warmup.parse "warmup" "soon" |> ignore)).Message) "fraction" "'fraction'"
+            Expect.stringContains ((throws<ArgumentException> (fun () -> CosaConfig.set "warmup" "soon" CosaConfig.defaults |> ignore)).Message) "fraction" "'fraction'"
             throws<ArgumentException> (fun () -> CosaConfig.validate { CosaConfig.defaults with Warmup = WarmupFraction 1.5 } |> ignore) |> ignore
             throws<ArgumentException> (fun () -> CosaConfig.validate { CosaConfig.defaults with Warmup = WarmupSteps -1 } |> ignore) |> ignore
     ]

@@ -29,7 +29,7 @@ let tests =
                       ValBatches = fun () -> DataSource.evalBatches torch.CPU (TinyScenes.valSet ()) 4
                       OnProgress = ignore
                       Log = logged.Add }
-                let m, _ = Registry.cam.Train ctx []
+                let m = Registry.cam.Train ctx []
                 m.Model.Dispose()
                 let evals =
                     File.ReadAllLines(Path.Combine(out, "metrics.jsonl"))

@@ -22,7 +22,7 @@ let private trainedWeights (name: string) (seed: int) : (string * float32[]) lis
           OnProgress = ignore
           Log = ignore }
     // one libtorch thread: the comparison is exact
-    let m, _ = singleThreaded (fun () -> entry.Train ctx [])
+    let m = singleThreaded (fun () -> entry.Train ctx [])
     try
         [ for struct (n, p) in m.Model.named_parameters () -> n, floats p ]
     finally

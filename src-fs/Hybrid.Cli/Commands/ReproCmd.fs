@@ -11,6 +11,7 @@ open System.Text.Json
 open Argu
 open Hybrid.Data
 open Hybrid.Wsss.Eval
+open Hybrid.Wsss.Runs
 open Hybrid.Cli
 
 type Args =
@@ -29,7 +30,7 @@ type Args =
             | Row _ -> "train only the rows whose name contains this text (repeatable); the table lists every row"
             | Seed _ -> "train only this seed of the table's seeds (repeatable); the table lists every seed"
             | Quick -> "1 seed, few steps, on a tiny generated dataset (a smoke test of the table)"
-            | Runs _ -> "folder for the runs (default runs/repro; shared by the papers)"
+            | Runs _ -> "folder for the runs (default runs/repro; shared by the papers); with it the table is written into this folder as <paper>-RESULTS.md, not beside the spec"
             | Jobs _ -> "runs trained at once, each a child process with cores / N threads (default 1: in this process)"
             | No_Train -> "train nothing: write the table from the runs that have finished (missing cells shown as such)"
             | Device _ -> DeviceOption.usage + "; every run of the table trains and evaluates on it"
@@ -53,8 +54,19 @@ type TableSpec =
       Data: string
       Steps: int
       Seeds: int list
-      Extra: string list
+      /// the backbone, its output stride, crop and batch of every run (None: train's defaults)
+      Backbone: string option
+      OutputStride: int option
+      Crop: int option
+      BatchSize: int option
       Rows: Row list }
+
+/// One run of a table: its spec, how it executes, its folder, fresh or resumed.
+type RunRequest =
+    { Spec: RunSpec
+      Execution: Execution
+      Out: string
+      Mode: FolderMode }
 
 let private strings (e: JsonElement) (name: string) =
     match e.TryGetProperty name with
@@ -71,7 +83,10 @@ let parse (path: string) : TableSpec =
       Data = str "data" "data/fmnist-scenes"
       Steps = (match r.TryGetProperty "steps" with | true, v -> v.GetInt32() | _ -> 1500)
       Seeds = (match r.TryGetProperty "seeds" with | true, v -> [ for x in v.EnumerateArray() -> x.GetInt32() ] | _ -> [ 0; 1; 2 ])
-      Extra = strings r "args"
+      Backbone = (match r.TryGetProperty "backbone" with | true, v -> Some(v.GetString()) | _ -> None)
+      OutputStride = (match r.TryGetProperty "output_stride" with | true, v -> Some(v.GetInt32()) | _ -> None)
+      Crop = (match r.TryGetProperty "crop" with | true, v -> Some(v.GetInt32()) | _ -> None)
+      BatchSize = (match r.TryGetProperty "batch_size" with | true, v -> Some(v.GetInt32()) | _ -> None)
       Rows =
         [ for row in r.GetProperty("rows").EnumerateArray() ->
             { Name = row.GetProperty("name").GetString()
@@ -176,8 +191,9 @@ let table (spec: TableSpec) (values: Map<string, float[]>) (quick: bool) (commit
     String.concat "\n" lines + "\n"
 
 /// Trains the pending runs as child processes of this CLI, `jobs` at a time, each with
-/// cores / jobs libtorch threads and its output in `<run>/train.log`. Returns the failures.
-let private trainInChildren (jobs: int) (pending: (string * string * string list) list) =
+/// cores / jobs libtorch threads and its output in `<run>/train.log`. Each child trains the
+/// run.json written into its folder (`train --spec`). Returns the failures.
+let private trainInChildren (jobs: int) (pending: (string * RunRequest) list) =
     let threads = max 1 (Environment.ProcessorCount / jobs)
     let dll = Reflection.Assembly.GetEntryAssembly().Location
     let total = pending.Length
@@ -185,13 +201,17 @@ let private trainInChildren (jobs: int) (pending: (string * string * string list
     let failures = Collections.Concurrent.ConcurrentBag<string>()
     let gate = obj ()
     let opts = Threading.Tasks.ParallelOptions(MaxDegreeOfParallelism = jobs)
-    Threading.Tasks.Parallel.ForEach(pending, opts, fun (label: string, dir: string, argv: string list) ->
+    Threading.Tasks.Parallel.ForEach(pending, opts, fun (label: string, req: RunRequest) ->
+        let dir = req.Out
         Directory.CreateDirectory dir |> ignore
+        // the request as a file the child reads (beside the run, not its run.json: that one
+        // is written by the child once the run has been checked)
+        let specFile = Path.Combine(dir, "repro-request.json")
+        Hybrid.Torch.Serialization.AtomicFile.WriteAllText(specFile, RunSpec.toJson req.Spec req.Execution)
         let logPath = Path.Combine(dir, "train.log")
         let psi = Diagnostics.ProcessStartInfo(Environment.ProcessPath, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
-        psi.ArgumentList.Add dll
-        psi.ArgumentList.Add "train"
-        for x in argv do psi.ArgumentList.Add x
+        for x in [ dll; "train"; "--spec"; specFile; "--out"; dir ] @ (if req.Mode = FolderMode.Resume then [ "--resume" ] else []) do
+            psi.ArgumentList.Add x
         psi.Environment["HYBRID_NUM_THREADS"] <- string threads
         let sw = Diagnostics.Stopwatch.StartNew()
         lock gate (fun () -> Say.info $"start {label} ({threads} thread(s); log {logPath})")
@@ -206,30 +226,38 @@ let private trainInChildren (jobs: int) (pending: (string * string * string list
         p.WaitForExit()
         lock gate (fun () ->
             completed.Value <- completed.Value + 1
-            if p.ExitCode = 0 then Say.info $"[{completed.Value}/{total}] done {label} in {sw.Elapsed.TotalMinutes:F1} min"
+            if p.ExitCode = 0 then
+                File.Delete specFile
+                Say.info $"[{completed.Value}/{total}] done {label} in {sw.Elapsed.TotalMinutes:F1} min"
             else
                 failures.Add $"{label} (exit {p.ExitCode}; see {logPath})"
                 Say.warn $"[{completed.Value}/{total}] FAILED {label} (exit {p.ExitCode}); see {logPath}")) |> ignore
     List.ofSeq failures
 
-/// Whether a run folder holds a run stopped part-way: a checkpoint in it or in a stage's
-/// subfolder (Ctrl-C, or a periodic checkpoint of a long run), or AuxSegNet+'s journal of
-/// finished phases.
-let stoppedPartWay (dir: string) =
-    Directory.Exists dir
-    && (File.Exists(Path.Combine(dir, "journal.json"))
-        || not (Seq.isEmpty (Directory.EnumerateFiles(dir, "checkpoint.safetensors", SearchOption.AllDirectories))))
+/// Whether a run folder holds a run stopped part-way (a checkpoint in it or a stage's
+/// subfolder, or AuxSegNet+'s journal).
+let stoppedPartWay (dir: string) = RunFolderState.hasCheckpoint dir
 
-/// The `hybrid train` arguments of one run of a row. A run stopped part-way continues
-/// (`--resume`: the same result as if never stopped) instead of starting over.
-let trainArgv (runsDir: string) (data: string option) (quick: bool) (spec: TableSpec) (row: Row) (seed: int) (dir: string) =
-    [ "--method"; row.Method; "--data"; defaultArg data spec.Data; "--steps"; string (rowSteps spec row); "--seed"; string seed; "--out"; dir ]
-    @ (if quick then [ "--crop"; "48"; "--batch-size"; "4"; "--workers"; "0" ] else spec.Extra)
-    @ (row.Sets |> List.collect (fun s -> [ "--set"; s ]))
-    @ (match initRow spec row with
-       | Some r -> [ "--weights"; Path.Combine(runDir runsDir spec r seed, "checkpoint.safetensors") ]
-       | None -> [])
-    @ (if stoppedPartWay dir then [ "--resume" ] else [])
+/// The run of one seed of a row: a RunSpec record (the table's data, steps, backbone and the
+/// row's method, settings and init), and whether it continues a run stopped part-way.
+let runRequest (runsDir: string) (data: string option) (quick: bool) (device: string option) (spec: TableSpec) (row: Row) (seed: int) (dir: string) : RunRequest =
+    let entry = Hybrid.Wsss.Methods.Registry.find row.Method
+    let b = RunSpec.defaults entry
+    let runSpec =
+        { b with
+            Data = defaultArg data spec.Data
+            Steps = rowSteps spec row
+            Seed = seed
+            Backbone = defaultArg spec.Backbone b.Backbone
+            OutputStride = defaultArg spec.OutputStride b.OutputStride
+            Crop = (if quick then 48 else defaultArg spec.Crop b.Crop)
+            BatchSize = (if quick then 4 else defaultArg spec.BatchSize b.BatchSize)
+            Settings = TrainCmd.parseSets row.Sets
+            Weights = initRow spec row |> Option.map (fun r -> Path.Combine(runDir runsDir spec r seed, "checkpoint.safetensors")) }
+    { Spec = runSpec
+      Execution = { Execution.defaults with Device = defaultArg device "cpu"; Workers = (if quick then 0 else Execution.defaults.Workers) }
+      Out = dir
+      Mode = (if stoppedPartWay dir then FolderMode.Resume else FolderMode.Fresh) }
 
 let run (a: ParseResults<Args>) =
     let quick = a.Contains Quick
@@ -261,8 +289,7 @@ let run (a: ParseResults<Args>) =
     // a wanted row brings the rows it is initialised from
     let rec wanted (spec: TableSpec) (row: Row) =
         named row || spec.Rows |> List.exists (fun r -> r.Init = Some row.Name && wanted spec r)
-    let parser = ArgumentParser.Create<TrainCmd.Args>(programName = "hybrid train")
-    let argvOf (spec: TableSpec) (row: Row) (seed: int) (dir: string) = trainArgv runsDir data quick spec row seed dir @ DeviceOption.forward device
+    let requestOf (spec: TableSpec) (row: Row) (seed: int) (dir: string) = runRequest runsDir data quick device spec row seed dir
     // one queue over every table, breadth first (every row's first seed before any row's
     // second), so a grid cut short still has each row; a run shared by rows is trained once.
     // Rows initialised from another row's runs train in a later wave than those runs.
@@ -289,11 +316,14 @@ let run (a: ParseResults<Args>) =
            elif jobs = 1 then
                [ for spec, row, seed, dir in ready do
                      Say.heading $"{spec.Paper} | {row.Name} | seed {seed}"
-                     let rc = TrainCmd.run (parser.ParseCommandLine(Array.ofList (argvOf spec row seed dir)))
+                     let req = requestOf spec row seed dir
+                     let rc =
+                         try TrainCmd.runSpec req.Spec req.Execution req.Out req.Mode
+                         with RunError(_, msg) -> Say.error msg; 2
                      if rc <> 0 then yield $"{row.Name} seed {seed} (exit {rc})" ]
            else
                Say.info $"{ready.Length} runs to train, {jobs} at a time"
-               trainInChildren jobs [ for spec, row, seed, dir in ready -> $"{spec.Paper} | {row.Name} | seed {seed}", dir, argvOf spec row seed dir ])
+               trainInChildren jobs [ for spec, row, seed, dir in ready -> $"{spec.Paper} | {row.Name} | seed {seed}", requestOf spec row seed dir ])
     let failures =
         if a.Contains No_Train then []
         else waves |> List.collect trainWave
@@ -308,9 +338,15 @@ let run (a: ParseResults<Args>) =
             spec.Rows
             |> List.map (fun row -> row.Name, [| for seed in spec.Seeds -> metricOf (runDir runsDir spec row seed) (defaultArg row.Metric spec.Metric) |])
             |> Map.ofList
-        let command = $"""./hybrid repro --spec {specPath}{(if quick then " --quick" else "")}"""
+        let runsArg = if a.Contains Runs then $" --runs {runsDir}" else ""
+        let command = $"""./hybrid repro --spec {specPath}{(if quick then " --quick" else "")}{runsArg}"""
         let md = table spec values quick commit command
-        let out = Path.Combine(Path.GetDirectoryName(Path.GetFullPath specPath), (if quick then "RESULTS-quick.md" else "RESULTS.md"))
+        // the table beside the spec is the one of the default run store; another store's table
+        // goes into that store (it never replaces the committed table with other runs' numbers)
+        let name = if quick then "RESULTS-quick.md" else "RESULTS.md"
+        let out =
+            if a.Contains Runs then Path.Combine(runsDir, $"{slug spec.Paper}-{name}")
+            else Path.Combine(Path.GetDirectoryName(Path.GetFullPath specPath), name)
         File.WriteAllText(out, md)
         printfn "%s" md
         Say.info $"written to {out}"

@@ -15,19 +15,8 @@ open Hybrid.Wsss.Reports
 open Hybrid.Wsss.Data
 open Hybrid.Cli
 
-/// The trained method of a run folder on `device`: rebuilt from run.json, weights from its checkpoint.
-let restore (device: torch.Device) (dir: string) =
-    let spec = RunFolder.load dir
-    let entry = Methods.Registry.find spec.Method
-    let trainSet = DataSource.openSplit spec.Data VocSplit.Train (if spec.MaskFolder = "" then None else Some spec.MaskFolder)
-    let classNames = trainSet.ClassNames |> Array.ofSeq
-    let env = TrainCmd.env spec (Some trainSet) classNames device
-    let m = entry.Build env (RunFolder.parseSets (List.ofArray spec.Sets))
-    let ck = Train.checkpointPath dir
-    if not (File.Exists ck) then raise (FileNotFoundException $"{dir} has no checkpoint ({ck}): did the run finish?")
-    Train.restore ck m
-    m.Model.eval ()
-    spec, m, classNames
+/// The trained method of a run folder on `device` (run.json and its checkpoint).
+let restore (device: torch.Device) (dir: string) = Hybrid.Wsss.Runs.RunDriver.restore device dir
 
 type Output =
     | Cam

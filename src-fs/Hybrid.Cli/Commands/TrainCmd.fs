@@ -1,23 +1,17 @@
-/// `hybrid train`: trains a method on a VOC-layout dataset, then evaluates it on val and writes
-/// the report (results.json, report.md, pictures, curves) into the run folder.
+/// `hybrid train`: the arguments become one RunSpec (or run.json's, with --resume), checked as
+/// a whole before anything is written; then RunDriver trains, evaluates and reports the run.
 module Hybrid.Cli.Commands.TrainCmd
 
 open System
 open System.IO
-open System.Threading
 open Argu
-open TorchSharp
-open Hybrid.Data
-open Hybrid.Vision.Backbones
-open Hybrid.Wsss
-open Hybrid.Wsss.Eval
 open Hybrid.Wsss.Training
 open Hybrid.Wsss.Reports
-open Hybrid.Wsss.Data
+open Hybrid.Wsss.Runs
 open Hybrid.Cli
 
 type Args =
-    | [<Mandatory>] Method of name: string
+    | Method of name: string
     | Data of dir: string
     | Backbone of name: string
     | Output_Stride of int
@@ -32,154 +26,167 @@ type Args =
     | Workers of int
     | Out of dir: string
     | Resume
+    | Overwrite
+    | Spec of file: string
     | Labels of dir: string
     | Checkpoint_Every of int
     | Eval_Every of int
+    | No_Scan
     | Device of name: string
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Method _ -> $"""method to train: {String.concat " | " Methods.Registry.names}"""
+            | Method _ -> $"""method to train: {String.concat " | " Hybrid.Wsss.Methods.Registry.names} (`hybrid settings METHOD` lists its settings)"""
             | Data _ -> "dataset folder in VOC layout (default data/fmnist-scenes)"
             | Backbone _ -> "backbone name (default: the small CPU backbone; `hybrid backbones` lists them)"
-            | Output_Stride _ -> "backbone output stride 8 or 16"
-            | Weights _ -> "pretrained backbone weights (.pth or .safetensors)"
-            | Config _ -> "JSON file of settings {\"key\": value, ...} applied before --set"
-            | Set _ -> "override one method setting: key=value (repeatable; '-' and '_' in a key are alike)"
+            | Output_Stride _ -> "backbone output stride 8 or 16 (default 8)"
+            | Weights _ -> "pretrained backbone weights (.pth, .safetensors, or a run's checkpoint)"
+            | Config _ -> "JSON file of method settings {\"key\": value, ...}, applied before --set"
+            | Set _ -> "one method setting: key=value (repeatable; `hybrid settings METHOD` lists the keys)"
             | Seed _ -> "seed (default 0)"
             | Steps _ -> "training steps (default 3000)"
             | Batch_Size _ -> "batch size (default: the method's recipe)"
             | Crop _ -> "training crop size (default 96)"
-            | Lr _ -> "base learning rate (default: the method's recipe)"
+            | Lr _ -> "base learning rate, finite and > 0 (default: the method's recipe)"
             | Workers _ -> "loader worker threads (default 2)"
-            | Out _ -> "run folder (default runs/<method>-<time>)"
-            | Resume -> "continue the run in --out from its checkpoint"
+            | Out _ -> "run folder (default runs/<method>-<time>); a folder holding a run is never overwritten without --overwrite"
+            | Resume -> "continue the run in --out from its checkpoint, as its run.json says (other arguments must agree with it)"
+            | Overwrite -> "replace the run that --out holds (finished or stopped)"
+            | Spec _ -> "train the run a run.json file describes (e.g. another run's, or one written by repro)"
             | Labels _ -> "train on these masks instead of SegmentationClass (pseudo masks from `hybrid labels`)"
-            | Checkpoint_Every _ -> "checkpoint every N steps (default 500)"
+            | Checkpoint_Every _ -> "checkpoint every N steps (default 500; also at the end and on Ctrl-C / SIGTERM)"
             | Eval_Every _ -> "evaluate on val every N steps (default: only at the end)"
+            | No_Scan -> "do not decode every train and val image before training (for huge datasets)"
             | Device _ -> DeviceOption.usage
 
-/// Settings from a --config JSON file as key/value pairs.
-let private configSets (path: string) =
-    if not (File.Exists path) then raise (FileNotFoundException $"config file not found: {path}")
-    use doc = Text.Json.JsonDocument.Parse(File.ReadAllText path)
-    [ for p in doc.RootElement.EnumerateObject() -> p.Name, (if p.Value.ValueKind = Text.Json.JsonValueKind.String then p.Value.GetString() else p.Value.GetRawText()) ]
+/// Method settings of a --config JSON file as key/value pairs; a broken file is named with the
+/// position of the problem.
+let configSets (path: string) : (string * string) list =
+    if not (File.Exists path) then RunError.badArguments $"--config {path}: no such file"
+    let doc =
+        try Text.Json.JsonDocument.Parse(File.ReadAllText path)
+        with :? Text.Json.JsonException as e ->
+            let at = match Option.ofNullable e.LineNumber, Option.ofNullable e.BytePositionInLine with
+                     | Some l, Some c -> $" at line {l + 1L}, column {c + 1L}"
+                     | _ -> ""
+            RunError.badArguments $"--config {path}: not valid JSON{at}: {e.Message.Split('.').[0]}"
+    use doc = doc
+    if doc.RootElement.ValueKind <> Text.Json.JsonValueKind.Object then
+        RunError.badArguments $"--config {path}: expected a JSON object of settings {{\"key\": value, ...}}, got {doc.RootElement.ValueKind}"
+    [ for p in doc.RootElement.EnumerateObject() ->
+          let value =
+              try RunSpec.settingText p.Value
+              with :? ArgumentException as e -> RunError.badArguments $"--config {path}: \"{p.Name}\": {e.Message}"
+          p.Name, value ]
 
-let defaultBackbone = "tiny_resnet"
+/// `key=value` pairs of --set.
+let parseSets (sets: string list) =
+    sets |> List.map (fun s ->
+        match s.IndexOf '=' with
+        | i when i > 0 -> s[.. i - 1].Trim(), s[i + 1 ..].Trim()
+        | _ -> RunError.badArguments $"--set expects key=value, got '{s}'")
 
-/// The environment and the backbone options a spec describes, on `device`.
-let env (spec: RunFolder.RunSpec) (train: SegmentationDataset option) (classNames: string[]) (device: torch.Device) =
-    { Classes = classNames.Length - 1
-      ClassNames = classNames
-      Backbone = spec.Backbone
-      BackboneOptions = BackboneOptions(OutputStride = Nullable(enum<OutputStride> spec.OutputStride), Weights = (if String.IsNullOrEmpty spec.Weights then null else spec.Weights))
-      Device = device
-      CropSize = spec.Crop
-      Steps = spec.Steps
-      Seed = spec.Seed
-      TrainSet = train }
+/// The spec the arguments describe over a base spec (a method's defaults, or run.json's).
+let specOf (args: ParseResults<Args>) (b: RunSpec) : RunSpec =
+    let sets = (args.TryGetResult Config |> Option.map configSets |> Option.defaultValue []) @ parseSets (args.GetResults Set)
+    { b with
+        Data = args.GetResult(Data, b.Data)
+        Labels = (match args.TryGetResult Labels with Some l -> Some l | None -> b.Labels)
+        Backbone = args.GetResult(Backbone, b.Backbone)
+        OutputStride = args.GetResult(Output_Stride, b.OutputStride)
+        Weights = (match args.TryGetResult Weights with Some w -> Some w | None -> b.Weights)
+        Seed = args.GetResult(Seed, b.Seed)
+        Steps = args.GetResult(Steps, b.Steps)
+        BatchSize = args.GetResult(Batch_Size, b.BatchSize)
+        Crop = args.GetResult(Crop, b.Crop)
+        Lr = args.GetResult(Lr, b.Lr)
+        Settings = b.Settings @ sets }
 
-/// Evaluates a trained predictor on val (batches on `device`) and writes report, pictures and
-/// curves into dir.
-let report (device: torch.Device) (dir: string) (title: string) (classNames: string[]) (valSet: SegmentationDataset) (p: Predictor) =
-    let batches () = DataSource.evalBatches device valSet 16
-    let results = RunReport.evaluate RunReport.defaults (classNames.Length) p batches
-    RunReport.write dir title classNames results
-    let threshold = results.Seeds |> Option.map (fun s -> s.Best.Threshold) |> Option.defaultValue 0.3
-    let mean, std = [| 0.485f; 0.456f; 0.406f |], [| 0.229f; 0.224f; 0.225f |]
-    RunReport.pictures (Path.Combine(dir, "pictures")) 8 threshold p mean std (batches ()) |> ignore
-    results
+let executionOf (args: ParseResults<Args>) (b: Execution) : Execution =
+    { Device = args.GetResult(Device, b.Device)
+      Workers = args.GetResult(Workers, b.Workers)
+      CheckpointEvery = args.GetResult(Checkpoint_Every, b.CheckpointEvery)
+      EvalEvery = (match args.TryGetResult Eval_Every with Some n -> Some n | None -> b.EvalEvery)
+      ScanImages = b.ScanImages && not (args.Contains No_Scan) }
 
-/// Loss curve (and eval metrics if any) from metrics.jsonl as SVG.
-let curves (dir: string) =
-    let path = Path.Combine(dir, "metrics.jsonl")
-    if File.Exists path then
-        let rows = File.ReadAllLines path |> Array.map (fun l -> Text.Json.JsonDocument.Parse(l).RootElement)
-        let series name = [ for r in rows do match r.TryGetProperty(name: string) with | true, v -> yield float (r.GetProperty("step").GetInt32()), v.GetDouble() | _ -> () ]
-        let loss = series "loss"
-        // smooth the per-step loss over 20 steps for legibility
-        let smooth = loss |> List.windowed 20 |> List.map (fun w -> fst (List.last w), List.averageBy snd w)
-        File.WriteAllText(Path.Combine(dir, "loss.svg"), Curves.svg "training loss (20-step mean)" "step" [ "loss", (if smooth.IsEmpty then loss else smooth) ])
-        let evals = [ for k in [ "eval/seed_miou"; "eval/pseudo_miou"; "eval/seg_miou" ] do match series k with [] -> () | s -> yield k, s ]
-        if not evals.IsEmpty then File.WriteAllText(Path.Combine(dir, "miou.svg"), Curves.svg "val mIoU" "step" evals)
+/// The command that continues a run.
+let resumeCommand (out: string) =
+    let quote (a: string) = if a |> Seq.exists (fun c -> Char.IsWhiteSpace c || "'\"$`\\;&|<>()*?!#~".Contains c) then "'" + a.Replace("'", "'\\''") + "'" else a
+    $"./hybrid train --out {quote out} --resume"
 
-/// The command that continues this run: the arguments it was given, with its run folder and --resume.
-let resumeCommand (args: ParseResults<Args>) (out: string) =
-    let given = args.GetAllResults() |> List.filter (function Out _ | Resume -> false | _ -> true)
-    let quote (a: string) = if a = "" || a |> Seq.exists (fun c -> Char.IsWhiteSpace c || "'\"$`\\;&|<>()*?!#~".Contains c) then "'" + a.Replace("'", "'\\''") + "'" else a
-    let argv = args.Parser.PrintCommandLineArguments(given @ [ Out out; Resume ]) |> Array.map quote |> String.concat " "
-    "./hybrid train " + argv
+/// What the arguments ask for: the spec, how to execute it, the folder and what to do with it.
+let request (args: ParseResults<Args>) : RunSpec * Execution * string * FolderMode =
+    let mode =
+        match args.Contains Resume, args.Contains Overwrite with
+        | true, true -> RunError.badArguments "--resume continues the run in --out and --overwrite replaces it: give one of them"
+        | true, false -> FolderMode.Resume
+        | false, true -> FolderMode.Overwrite
+        | false, false -> FolderMode.Fresh
+    let fromFile =
+        args.TryGetResult Spec |> Option.map (fun f ->
+            if not (File.Exists f) then RunError.badArguments $"--spec {f}: no such file"
+            try RunSpec.ofJson f (File.ReadAllText f)
+            with :? InvalidDataException as e -> RunError.badArguments e.Message)
+    match mode with
+    | FolderMode.Resume ->
+        let out = match args.TryGetResult Out with Some o -> o | None -> RunError.badArguments "--resume needs --out: the run folder to continue"
+        if not (File.Exists(RunSpec.path out)) then
+            RunError.folderConflict $"nothing to resume in {out}: no run.json there (is it the --out folder of a `hybrid train` run?)"
+        let stored, storedExec =
+            try RunSpec.load out
+            with :? InvalidDataException as e -> RunError.badData e.Message
+        // arguments given beside --resume must describe the same run
+        let given = specOf args (match fromFile with Some(s, _) -> s | None -> stored)
+        let given = match args.TryGetResult Method with Some m when m.ToLowerInvariant() <> stored.Method -> { given with Method = m.ToLowerInvariant() } | _ -> given
+        match RunSpec.differences stored given with
+        | [] -> stored, executionOf args storedExec, out, mode
+        | ds ->
+            let lines = ds |> List.map (fun d -> "  " + d) |> String.concat "\n"
+            RunError.badArguments $"--resume continues {out} as its run.json describes; these arguments differ from it:\n{lines}\ndrop them to resume, or start a new run (another --out, or --overwrite)"
+    | _ ->
+        let b, e =
+            match fromFile, args.TryGetResult Method with
+            | Some(s, e), None -> s, e
+            | Some(s, e), Some m when m.ToLowerInvariant() = s.Method -> s, e
+            | Some(s, _), Some m -> RunError.badArguments $"--method {m} differs from the method of --spec ({s.Method})"
+            | None, Some m ->
+                match Hybrid.Wsss.Methods.Registry.all |> List.tryFind (fun e -> e.Name = m.ToLowerInvariant()) with
+                | Some entry -> RunSpec.defaults entry, Execution.defaults
+                | None -> RunError.badArguments $"""--method {m}: unknown (known: {String.concat ", " Hybrid.Wsss.Methods.Registry.names})"""
+            | None, None -> RunError.badArguments "train needs --method (or --spec FILE, or --out RUN --resume)"
+        let spec = specOf args b
+        let out = args.TryGetResult Out |> Option.defaultWith (fun () -> RunFolder.fresh spec.Method)
+        spec, executionOf args e, out, mode
 
-let run (args: ParseResults<Args>) =
-    let entry = Methods.Registry.find (args.GetResult Method)
-    let device = DeviceOption.resolve (args.TryGetResult Device)
-    let dataDir = args.GetResult(Data, "data/fmnist-scenes")
-    let out = args.TryGetResult Out |> Option.defaultWith (fun () -> RunFolder.fresh entry.Name)
-    let resume = args.Contains Resume
-    let sets = (args.TryGetResult Config |> Option.map configSets |> Option.defaultValue []) @ RunFolder.parseSets (args.GetResults Set)
-    let spec: RunFolder.RunSpec =
-        { Method = entry.Name
-          Data = dataDir
-          Backbone = args.GetResult(Backbone, defaultBackbone)
-          OutputStride = args.GetResult(Output_Stride, 8)
-          Weights = args.GetResult(Weights, "")
-          Steps = args.GetResult(Steps, 3000)
-          BatchSize = args.GetResult(Batch_Size, entry.Recipe.BatchSize)
-          Crop = args.GetResult(Crop, 96)
-          Lr = args.GetResult(Lr, entry.Recipe.Lr)
-          Seed = args.GetResult(Seed, 0)
-          Sets = sets |> List.map (fun (k, v) -> $"{k}={v}") |> Array.ofList
-          Resolved = ""
-          MaskFolder = args.GetResult(Labels, "") }
-    let trainSet = DataSource.openSplit dataDir VocSplit.Train (if spec.MaskFolder = "" then None else Some spec.MaskFolder)
-    let valSet = DataSource.openSplit dataDir VocSplit.Val None
-    let classNames = trainSet.ClassNames |> Array.ofSeq
+/// Prepares, trains, evaluates and reports one run with the CLI's progress display and stop
+/// signals. Returns the exit code (0, or 130 / 143 when stopped by a signal).
+let runSpec (spec: RunSpec) (exec: Execution) (out: string) (mode: FolderMode) : int =
+    let entry = RunSpec.entry spec
     Say.info $"{entry.Name}: {entry.Summary}"
-    Say.info $"data {dataDir}: {trainSet.Count} train / {valSet.Count} val images, {classNames.Length - 1} classes; run folder {out}; device {Hybrid.Torch.Devices.Show device}"
-    let e = env spec (Some trainSet) classNames device
-    if not (MethodEnv.backboneIsNew e) then
-        // what the file gives the backbone (a file that does not fit fails here, before training)
-        use b = MethodEnv.backbone e
-        b.LoadedWeights |> Option.ofObj |> Option.iter (fun r -> Say.info $"backbone weights: {r}")
-    let recipe = { entry.Recipe with Lr = spec.Lr; BatchSize = spec.BatchSize }
+    let scan = Progress.counter "images decoded"
+    let hooksOf (cancel: Threading.CancellationToken) =
+        { Log = Say.info; Warn = Say.warn; OnProgress = Progress.reporter entry.Name; OnScan = scan; Cancel = cancel }
+    let prepared = RunDriver.prepare spec exec mode out (hooksOf Threading.CancellationToken.None)
+    let verb = match mode with FolderMode.Resume -> "resuming" | FolderMode.Overwrite -> "replacing the run in" | FolderMode.Fresh -> "run folder"
+    Say.info $"data {spec.Data}: {prepared.Train.Count} train / {prepared.Val.Count} val images, {prepared.ClassNames.Length - 1} classes; {verb} {out}; device {Hybrid.Torch.Devices.Show prepared.Device}"
     use stop = new StopSignals.StopRequest()
-    use signals =
-        StopSignals.listen stop (fun s ->
-            let name = if s = Runtime.InteropServices.PosixSignal.SIGTERM then "SIGTERM" else "Ctrl-C"
-            Say.warn $"\n{name}: stopping at the end of this step and saving a checkpoint (Ctrl-C or SIGTERM again ends the process at once)")
-    let loader = DataSource.trainLoader trainSet spec.Crop spec.BatchSize spec.Seed (args.GetResult(Workers, 2)) recipe.StrongView
-    let cfg =
-        { TrainConfig.defaults spec.Steps (Recipe.schedule recipe) with
-            Optimizer = recipe.Optimizer
-            Seed = spec.Seed
-            LogEvery = 10
-            CheckpointEvery = Some(args.GetResult(Checkpoint_Every, 500))
-            EvalEvery = args.TryGetResult Eval_Every
-            OutDir = Some out
-            Resume = resume
-            Cancel = stop.Token }
-    let ctx =
-        { Env = e
-          Config = cfg
-          Batches = DataSource.trainStream device loader
-          BatchesOf = fun ds -> DataSource.trainStream device (DataSource.trainLoader ds spec.Crop spec.BatchSize spec.Seed (args.GetResult(Workers, 2)) recipe.StrongView)
-          ValBatches = fun () -> DataSource.evalBatches device valSet 16
-          OnProgress = Progress.reporter entry.Name
-          Log = Say.info }
-    RunFolder.save out spec
-    let m, resolved = entry.Train ctx sets
-    RunFolder.save out { spec with Resolved = resolved }
-    signals.Dispose()
-    if stop.IsRequested then
-        Say.warn $"stopped early; resume with: {resumeCommand args out}"
+    let outcome =
+        use _signals =
+            StopSignals.listen stop (fun s ->
+                let name = if s = Runtime.InteropServices.PosixSignal.SIGTERM then "SIGTERM" else "Ctrl-C"
+                Say.warn $"\n{name}: stopping at the end of this step and saving a checkpoint (Ctrl-C or SIGTERM again ends the process at once)")
+        RunDriver.execute prepared (hooksOf stop.Token)
+    match outcome with
+    | Stopped ->
+        Say.warn $"stopped early; resume with: {resumeCommand out}"
         stop.ExitCode
-    else
-        Say.info "evaluating on val ..."
-        let results = report device out $"{entry.Name} on {Path.GetFileName(Path.GetFullPath dataDir)}" classNames valSet m.Predict
-        curves out
+    | Finished results ->
         for line in [ results.Seeds |> Option.map (fun s -> Markdown.summary s.Best.Result + $" (best threshold {s.Best.Threshold:F2})"); results.Pseudo |> Option.map Markdown.summary; results.Segmentation |> Option.map Markdown.summary ] |> List.choose id do
             Say.info line
-        let reportPath, picturesPath = Path.Combine(out, "report.md"), Path.Combine(out, "pictures")
-        Say.info $"report: {reportPath}; pictures: {picturesPath}"
-        m.Model.Dispose()
+        let report, pictures = Path.Combine(out, "report.md"), Path.Combine(out, "pictures")
+        Say.info $"report: {report}; pictures: {pictures}"
         0
+
+let run (args: ParseResults<Args>) =
+    let spec, exec, out, mode = request args
+    runSpec spec exec out mode

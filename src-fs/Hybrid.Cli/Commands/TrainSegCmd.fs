@@ -25,16 +25,22 @@ type Args =
             | Set _ -> "setting of the supervised method, key=value"
             | Device _ -> Hybrid.Cli.DeviceOption.usage
 
+/// The supervised method's RunSpec for these arguments (records, not argv: the same spec
+/// `train --method supervised` would build).
+let request (a: ParseResults<Args>) =
+    let entry = Hybrid.Wsss.Methods.Registry.find "supervised"
+    let b = Hybrid.Wsss.Runs.RunSpec.defaults entry
+    let spec: Hybrid.Wsss.Runs.RunSpec =
+        { b with
+            Data = a.GetResult(Data, b.Data)
+            Labels = (match a.GetResult Labels with l when l.Trim().ToLowerInvariant() = "gt" -> None | l -> Some l)
+            Backbone = a.GetResult(Backbone, b.Backbone)
+            Steps = a.GetResult(Steps, b.Steps)
+            Seed = a.GetResult(Seed, b.Seed)
+            Settings = TrainCmd.parseSets (a.GetResults Set) }
+    let exec = { Hybrid.Wsss.Runs.Execution.defaults with Device = a.GetResult(Device, "cpu") }
+    spec, exec, a.GetResult(Out, Hybrid.Cli.RunFolder.fresh "supervised")
+
 let run (a: ParseResults<Args>) =
-    let argv =
-        [ yield! [ "--method"; "supervised" ]
-          match a.GetResult Labels with
-          | l when l.ToLowerInvariant() = "gt" -> ()
-          | l -> yield! [ "--labels"; l ]
-          for k, v in [ "--data", a.TryGetResult Data; "--backbone", a.TryGetResult Backbone; "--out", a.TryGetResult Out
-                        "--steps", a.TryGetResult Steps |> Option.map string; "--seed", a.TryGetResult Seed |> Option.map string ] do
-              match v with Some x -> yield! [ k; x ] | None -> ()
-          for s in a.GetResults Set do yield! [ "--set"; s ]
-          yield! Hybrid.Cli.DeviceOption.forward (a.TryGetResult Device) ]
-    let parser = ArgumentParser.Create<TrainCmd.Args>(programName = "hybrid train")
-    TrainCmd.run (parser.ParseCommandLine(Array.ofList argv))
+    let spec, exec, out = request a
+    TrainCmd.runSpec spec exec out Hybrid.Wsss.Runs.FolderMode.Fresh

@@ -11,13 +11,11 @@ let camRecipe = { Optimizer = AdamW 1e-4; Lr = 1e-3; Warmup = 100; BatchSize = 1
 
 let cam =
     MethodEntry.singleStage "cam" "CAM baseline: multi-label classifier, CAMs as seeds" camRecipe
-        [ "pooling", "gap|gmp"; "loss", "mlsm|bce"; "new_layer_lr", "float" ]
-        CamBaseline.defaults CamBaseline.set CamBaseline.create
+        CamBaseline.table CamBaseline.create
 
 let supervised =
     MethodEntry.singleStage "supervised" "DeepLab-LargeFOV trained on masks (GT: the upper bound; pseudo masks: a second stage)" camRecipe
-        [ "head", "deeplab_v1|cosa"; "new_layer_lr", "float" ]
-        Supervised.defaults Supervised.set Supervised.create
+        Supervised.table Supervised.create
 
 /// CoSA's CPU recipe: AdamW with the paper's weight decay 0.01, the CAM baseline's rate and
 /// batch, the strong view for the online network.
@@ -25,17 +23,17 @@ let cosaRecipe = { Optimizer = AdamW 0.01; Lr = 1e-3; Warmup = 100; BatchSize = 
 
 let cosa =
     MethodEntry.singleStage "cosa" "CoSA: co-training with swapping assignments (online + EMA assignment network, CPL/SPL, RAW, GMM threshold, contrastive separation)" cosaRecipe
-        CosaConfig.keys CosaConfig.defaults CosaConfig.set Cosa.create
+        CosaConfig.table Cosa.create
 
 /// CoSA-MS: CoSA, then the supervised LargeFOV network trained on CoSA's CPL.
 let cosaMs =
     { Name = "cosa-ms"
       Summary = "CoSA-MS: CoSA, then a standalone LargeFOV segmentation network trained on CoSA's CAM pseudo labels"
       Recipe = cosaRecipe
-      Settings = CosaMs.keys
+      Settings = SettingsTable.schema CosaMs.table
       Train = CosaMs.train
       // the final model is stage 2's network (its checkpoint is in <run>/segmentation)
-      Build = fun env sets -> Supervised.create env (sets |> List.fold (fun c (k, v) -> CosaMs.set k v c) CosaMs.defaults).Segmentation }
+      Build = fun env sets -> Supervised.create env (SettingsTable.build CosaMs.table sets).Segmentation }
 
 let plda = Plda.PldaMethod.entry camRecipe
 
@@ -46,7 +44,7 @@ let csd =
     { Name = "csd"
       Summary = "CSD: cross-domain semantic decoupling (copy-paste consistency from single-label images) on the CAM baseline"
       Recipe = camRecipe
-      Settings = Csd.CsdConfig.keys
+      Settings = SettingsTable.schema Csd.CsdConfig.table
       Train = Csd.Csd.train
       Build = Csd.Csd.build }
 
@@ -58,15 +56,15 @@ let auxSegNetPlus =
     { Name = AuxSegNetPlus.AuxSegNetPlusMethod.name
       Summary = "AuxSegNet+: multi-task (classification, saliency, segmentation) with cross-task dual affinity, stage-wise label refinement"
       Recipe = { camRecipe with Warmup = 0 }
-      Settings = AuxSegNetPlus.AuxSegNetPlusEntry.keys
+      Settings = SettingsTable.schema AuxSegNetPlus.AuxSegNetPlusEntry.table
       Train = AuxSegNetPlus.AuxSegNetPlusEntry.train
       Build = AuxSegNetPlus.AuxSegNetPlusEntry.build }
 
-/// Every method, each taking its `--set` keys with '-' or '_' as the separator and seeding its
-/// model's initialisation from the run's seed.
+/// Every method, each seeding its model's initialisation from the run's seed. (Settings keys
+/// are matched with case and the '-' / '_' separator ignored: SettingsTable.keyForm.)
 let all: MethodEntry list =
     [ cam; supervised; cosa; cosaMs; plda; csd; auxSegNetPlus ]
-    |> List.map (MethodEntry.acceptingEitherSeparator >> MethodEntry.seedingInit)
+    |> List.map MethodEntry.seedingInit
 
 let names = all |> List.map (fun e -> e.Name)
 

@@ -1,7 +1,6 @@
 namespace Hybrid.Wsss.Training
 
 open System
-open System.Globalization
 open TorchSharp
 open Hybrid.Data
 open Hybrid.Vision.Backbones
@@ -60,26 +59,3 @@ module MethodEnv =
         match env.TrainSet with
         | Some ds -> ds
         | None -> invalidOp "this method needs the training set in its environment (MethodEnv.TrainSet)"
-
-/// Parsing of `--set key=value` values with errors that say what was expected.
-module Config =
-    let parseFloat (key: string) (v: string) =
-        match Double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture) with
-        | true, x -> x
-        | _ -> invalidArg key $"--set {key}={v}: expected a number"
-
-    let parseInt (key: string) (v: string) =
-        match Int32.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture) with
-        | true, x -> x
-        | _ -> invalidArg key $"--set {key}={v}: expected an integer"
-
-    let parseBool (key: string) (v: string) =
-        match v.ToLowerInvariant() with
-        | "true" | "on" | "yes" | "1" -> true
-        | "false" | "off" | "no" | "0" -> false
-        | _ -> invalidArg key $"--set {key}={v}: expected true/false (on/off)"
-
-    /// The error for a key or value a method does not know, listing the valid ones.
-    let unknown (methodName: string) (keys: (string * string) list) (key: string) (value: string) : 'a =
-        let valid = keys |> List.map (fun (k, t) -> $"{k}={t}") |> String.concat ", "
-        invalidArg key $"--set {key}={value} is not a setting of {methodName} (valid: {valid})"

@@ -50,56 +50,35 @@ module RunContext =
             ctx.Log(sprintf "step %d, val (single scale): %s" step shown)
             metrics)
 
-/// A registered method: its recipe, its settings and how it trains. Single-stage methods
+/// A registered method: its recipe, its settings table and how it trains. Single-stage methods
 /// train with one Train.run; multi-stage ones (CSD, AuxSegNet+, CoSA-MS) orchestrate several.
+/// Settings reach Train and Build as key/value pairs that Settings.Check accepted.
 type MethodEntry =
     { Name: string
       Summary: string
       Recipe: Recipe
-      /// The valid `--set` keys with their value forms (for help and errors).
-      Settings: (string * string) list
-      /// Trains under the context with the given `--set` pairs; returns the trained method
-      /// (its Predict is what evaluation uses) and the fully resolved settings for the report.
-      Train: RunContext -> (string * string) list -> Method * string
+      /// The method's settings table (help, docs, validation, run.json's resolved values).
+      Settings: SettingsSchema
+      /// Trains under the context with the given settings; returns the trained method (its
+      /// Predict is what evaluation uses).
+      Train: RunContext -> (string * string) list -> Method
       /// The untrained final model for the same settings (a checkpoint is loaded into it to
       /// evaluate, label or infer from a finished run).
       Build: MethodEnv -> (string * string) list -> Method }
 
 module MethodEntry =
-    /// The entry of a single-stage method from its typed config functions.
-    let singleStage name summary recipe settings (defaults: 'C) (set: string -> string -> 'C -> 'C) (create: MethodEnv -> 'C -> Method) =
+    /// The entry of a single-stage method from its settings table and constructor.
+    let singleStage name summary recipe (table: SettingsTable<'C>) (create: MethodEnv -> 'C -> Method) =
         { Name = name
           Summary = summary
           Recipe = recipe
-          Settings = settings
+          Settings = SettingsTable.schema table
           Train =
             fun ctx sets ->
-                let cfg = sets |> List.fold (fun c (k, v) -> set k v c) defaults
-                let m = create ctx.Env cfg
+                let m = create ctx.Env (SettingsTable.build table sets)
                 Train.run ctx.Config m ctx.Batches ctx.OnProgress (RunContext.periodicEval ctx m) |> ignore
-                m, sprintf "%A" cfg
-          Build = fun env sets -> create env (sets |> List.fold (fun c (k, v) -> set k v c) defaults) }
-
-    /// A `--set` key with case, surrounding space and the '-' / '_' separator ignored:
-    /// `new-layer-lr`, `New_Layer_LR` and `new_layer_lr` are one key.
-    let private keyForm (key: string) = key.Trim().ToLowerInvariant().Replace('_', '-')
-
-    /// The method's own spelling of a `--set` key (from its Settings) when the key matches one
-    /// of them up to case and '-' / '_'; any other key unchanged (the method then rejects it
-    /// with the list of valid keys).
-    let spelling (entry: MethodEntry) (key: string) : string =
-        match entry.Settings |> List.tryFind (fun (k, _) -> keyForm k = keyForm key) with
-        | Some(k, _) -> k
-        | None -> key
-
-    /// The entry with every `--set` key respelled as the method's own before Train and Build
-    /// see it, so the methods' naming habits (PLDA and CSD write `_`, CoSA and AuxSegNet+ `-`)
-    /// do not leak into what a user types.
-    let acceptingEitherSeparator (entry: MethodEntry) : MethodEntry =
-        let respell sets = sets |> List.map (fun (k, v) -> spelling entry k, v)
-        { entry with
-            Train = fun ctx sets -> entry.Train ctx (respell sets)
-            Build = fun env sets -> entry.Build env (respell sets) }
+                m
+          Build = fun env sets -> create env (SettingsTable.build table sets) }
 
     /// The entry with libtorch's generator seeded from the run's seed before Train builds the
     /// model, so the seed fixes the initial weights as well as the steps (Train.run seeds again

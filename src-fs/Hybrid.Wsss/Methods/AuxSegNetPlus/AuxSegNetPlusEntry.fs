@@ -31,30 +31,24 @@ type EntrySettings =
 /// AuxSegNet+ as a registered method: the stage-wise run (Algorithm 1) on the run context's
 /// data, its labels written to the run folder, the final network checkpointed at the root.
 module AuxSegNetPlusEntry =
-    let private stopNames = [ "loss", TrainingLoss; "val-miou", ValidationMiou ]
-
-    let keys: (string * string) list =
-        Config.keys
-        @ [ "stop-metric", "loss | val-miou: what early-stops a label stage (loss: no GT used)"
-            "epoch-steps", "steps per plan epoch (default: --steps / (classification-epochs + stages x max-epochs))" ]
 
     let defaults = { Config = Config.defaults; Stop = TrainingLoss; EpochSteps = None }
 
-    let set (key: string) (value: string) (s: EntrySettings) : EntrySettings =
-        match key.Trim().ToLowerInvariant() with
-        | "stop-metric" ->
-            match stopNames |> List.tryFind (fun (n, _) -> n = value.Trim().ToLowerInvariant()) with
-            | Some(_, m) -> { s with Stop = m }
-            | None -> invalidArg key $"stop-metric={value}: expected loss or val-miou"
-        | "epoch-steps" ->
-            let n = Config.parseInt key value
-            if n < 1 then invalidArg key $"epoch-steps={value}: must be >= 1"
-            { s with EpochSteps = Some n }
-        | _ -> { s with Config = Config.set key value s.Config }
+    /// The method's settings table: the configuration's rows, then how the run is driven.
+    let table: SettingsTable<EntrySettings> =
+        { Method = "auxsegnet+"
+          Defaults = defaults
+          Rows =
+            (Config.table.Rows |> List.map (Setting.within "" (fun s -> s.Config) (fun c s -> { s with Config = c })))
+            @ [ Setting.choice "stop-metric" "what early-stops a label stage: the training loss (no GT used) or val mIoU" "Sec. IV-A \"early stopping\" (loss: ours)"
+                    [ "loss", TrainingLoss; "val-miou", ValidationMiou ] (fun s -> s.Stop) (fun v s -> { s with Stop = v })
+                Setting.optionalInt "epoch-steps" "auto" "steps per plan epoch (auto: --steps / (classification-epochs + stages x max-epochs))" "ours" 1
+                    (fun s -> s.EpochSteps) (fun v s -> { s with EpochSteps = v }) ]
+          Validate = fun s -> Config.problems s.Config }
 
-    let settings (sets: (string * string) list) : EntrySettings =
-        let s = sets |> List.fold (fun c (k, v) -> set k v c) defaults
-        { s with Config = Config.validate s.Config }
+    let set (key: string) (value: string) (s: EntrySettings) : EntrySettings = SettingsTable.set table key value s
+
+    let settings (sets: (string * string) list) : EntrySettings = SettingsTable.build table sets
 
     /// The environment's backbone as the network's shared feature extractor (its final map).
     let sharedBackbone (env: MethodEnv) : SharedBackbone =
@@ -128,7 +122,7 @@ module AuxSegNetPlusEntry =
     /// Trains AuxSegNet+ under the run context. The labels of every stage are written to
     /// `<out>/labels/stage-k` (and train the stage through the run's own loader, so crops,
     /// rescaling and flips apply to labels as to images); `<out>/stages.json` records the plan.
-    let train (ctx: RunContext) (sets: (string * string) list) : Method * string =
+    let train (ctx: RunContext) (sets: (string * string) list) : Method =
         let s = settings sets
         let cfg = s.Config
         let env = ctx.Env
@@ -216,4 +210,4 @@ module AuxSegNetPlusEntry =
                 // the final network (each label stage ends on its best epoch's weights) at the run's root
                 Checkpoint.Save(Train.checkpointPath out, net, null, int64 ctx.Config.Steps, readOnlyDict [ "method", AuxSegNetPlusMethod.name ])
             with :? OperationCanceledException as e -> ctx.Log e.Message
-        methodOf net, sprintf "%A" s
+        methodOf net

@@ -2,6 +2,7 @@ namespace Hybrid.Wsss.Methods.AuxSegNetPlus
 
 open System
 open System.Globalization
+open Hybrid.Wsss.Training
 
 /// Which branches are trained next to segmentation (Tab. IV; segmentation is always on).
 type Branches =
@@ -106,131 +107,84 @@ module Config =
           Lr = 1e-3
           NewLayerLrMultiplier = 1.0 }
 
-    /// Checks the switches fit together; the message says what to change.
-    let validate (c: Config) : Config =
-        let fail (msg: string) = invalidArg "cfg" ("AuxSegNet+: " + msg)
-        match c.Affinity with
-        | CrossTaskSegmentationConstraint
-        | CrossTaskBothConstraints when not (Branches.hasSaliency c.Branches) ->
-            fail "a cross-task affinity needs the saliency branch; set branches=all or branches=seg-sal, or affinity=seg"
-        | _ -> ()
-        if List.isEmpty c.CamScales then fail "cam-scales needs at least one scale"
-        if c.CamScales |> List.exists (fun s -> not (s > 0.0) || Double.IsInfinity s) then
-            fail (sprintf "cam-scales must be positive, got %A" c.CamScales)
-        if c.Stages < 1 then fail "stages must be >= 1"
-        if c.BranchChannels < 1 then fail "channels must be >= 1"
-        let d1, d2 = c.Dilations
-        if d1 < 1 || d2 < 1 then fail "dilations must be >= 1"
-        match c.ChunkRows with
-        | Some r when r < 1 -> fail "chunk-rows must be >= 1"
-        | _ -> ()
-        if c.ClassificationEpochs < 0 then fail "classification-epochs must be >= 0"
-        if c.MaxEpochsPerStage < 1 then fail "max-epochs must be >= 1"
-        if c.Patience < 1 then fail "patience must be >= 1"
-        if not (c.Lr > 0.0) then fail "lr must be > 0"
-        if not (c.NewLayerLrMultiplier > 0.0) then fail "new-layer-lr-mult must be > 0"
-        if not (c.Thresholds.Cam >= 0.0 && c.Thresholds.Cam <= 1.0) then fail "cam-threshold must lie in [0, 1]"
-        match c.Thresholds.Saliency with
-        | Fixed t when not (t >= 0.0 && t <= 1.0) -> fail "saliency-threshold must lie in [0, 1]"
-        | TimesMean k when not (k > 0.0) || Double.IsInfinity k -> fail "saliency-threshold=<k>xmean needs k > 0"
-        | _ -> ()
-        c
+    /// What does not fit together or lies out of range (empty: valid); each says what to change.
+    let problems (c: Config) : string list =
+        [ match c.Affinity with
+          | CrossTaskSegmentationConstraint
+          | CrossTaskBothConstraints when not (Branches.hasSaliency c.Branches) ->
+              "a cross-task affinity needs the saliency branch; set branches=all or branches=seg-sal, or affinity=seg"
+          | _ -> ()
+          if List.isEmpty c.CamScales then "cam-scales needs at least one scale"
+          if c.CamScales |> List.exists (fun s -> not (s > 0.0) || Double.IsInfinity s) then
+              sprintf "cam-scales must be positive, got %A" c.CamScales
+          if c.Stages < 1 then "stages must be >= 1"
+          if c.BranchChannels < 1 then "channels must be >= 1"
+          let d1, d2 = c.Dilations
+          if d1 < 1 || d2 < 1 then "dilations must be >= 1"
+          match c.ChunkRows with
+          | Some r when r < 1 -> "chunk-rows must be >= 1"
+          | _ -> ()
+          if c.ClassificationEpochs < 0 then "classification-epochs must be >= 0"
+          if c.MaxEpochsPerStage < 1 then "max-epochs must be >= 1"
+          if c.Patience < 1 then "patience must be >= 1"
+          if not (c.Lr > 0.0) then "lr must be > 0"
+          if not (c.NewLayerLrMultiplier > 0.0) then "new-layer-lr-mult must be > 0"
+          if not (c.Thresholds.Cam >= 0.0 && c.Thresholds.Cam <= 1.0) then "cam-threshold must lie in [0, 1]"
+          match c.Thresholds.Saliency with
+          | Fixed t when not (t >= 0.0 && t <= 1.0) -> "saliency-threshold must lie in [0, 1]"
+          | TimesMean k when not (k > 0.0) || Double.IsInfinity k -> "saliency-threshold=<k>xmean needs k > 0"
+          | _ -> () ]
 
-    let private branchNames =
-        [ "seg", SegmentationOnly; "seg-cls", WithClassification; "seg-sal", WithSaliency; "all", AllBranches ]
-
-    let private affinityNames =
-        [ "none", NoAffinity
-          "seg", SegmentationAffinity
-          "ct-seg", CrossTaskSegmentationConstraint
-          "ct-seg-sal", CrossTaskBothConstraints ]
-
-    let private kindNames = [ "pairwise", Pairwise; "dual", Dual ]
-
-    let private choice (key: string) (names: (string * 'T) list) (value: string) : 'T =
-        match names |> List.tryFind (fun (n, _) -> n = value.Trim().ToLowerInvariant()) with
-        | Some(_, v) -> v
-        | None -> invalidArg key (sprintf "%s=%s: expected one of %s" key value (names |> List.map fst |> String.concat ", "))
-
-    let private number (key: string) (value: string) : float =
-        match Double.TryParse(value.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture) with
-        | true, v when not (Double.IsNaN v) -> v
-        | _ -> invalidArg key (sprintf "%s=%s: expected a number" key value)
-
-    let private integer (key: string) (value: string) : int =
-        match Int32.TryParse(value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture) with
-        | true, v -> v
-        | _ -> invalidArg key (sprintf "%s=%s: expected an integer" key value)
-
-    let private boolean (key: string) (value: string) : bool =
-        match value.Trim().ToLowerInvariant() with
-        | "true" | "on" | "yes" | "1" -> true
-        | "false" | "off" | "no" | "0" -> false
-        | _ -> invalidArg key (sprintf "%s=%s: expected true or false" key value)
-
-    let private saliencyCut (key: string) (value: string) : SaliencyCut =
+    let private saliencyCut (value: string) : Result<SaliencyCut, string> =
         let v = value.Trim().ToLowerInvariant()
-        if v.EndsWith "xmean" then TimesMean(number key (v.Substring(0, v.Length - "xmean".Length)))
-        else Fixed(number key v)
+        if v.EndsWith "xmean" then Setting.parseFloat (v.Substring(0, v.Length - "xmean".Length)) |> Result.map TimesMean
+        else Setting.parseFloat v |> Result.map Fixed
 
-    let private numbers (key: string) (value: string) : float list =
-        value.Split([| ','; ' ' |], StringSplitOptions.RemoveEmptyEntries) |> Array.map (number key) |> List.ofArray
+    let private showCut =
+        function
+        | TimesMean k -> Setting.showFloat k + "xmean"
+        | Fixed t -> Setting.showFloat t
 
-    /// The keys `set` understands, with what they take.
-    let keys: (string * string) list =
-        [ "branches", "seg | seg-cls | seg-sal | all (Tab. IV)"
-          "affinity", "none | seg | ct-seg | ct-seg-sal (Tab. V)"
-          "kind", "pairwise | dual (Tab. X)"
-          "cam-scales", "comma-separated scales, e.g. 0.5,1,1.5 (Tab. VIII)"
-          "cam-flip", "true | false"
-          "refine-cam", "true | false (Eq. 18)"
-          "stages", "number of label stages (Tab. VI)"
-          "iterative", "true | false: regenerate labels after each stage (Tab. XI)"
-          "cam-threshold", "foreground CAM threshold (0.2)"
-          "saliency-threshold", "saliency cut: a value (the paper's 0.06) or <k>xmean (k x the map's mean; default 2xmean)"
-          "saliency-crf", "true | false (Eq. 1)"
-          "channels", "branch channels (128)"
-          "dilations", "two dilation rates, e.g. 6,12"
-          "chunk-rows", "affinity rows per chunk, or 'all'"
-          "classification-epochs", "epochs of the classification phase (15)"
-          "max-epochs", "epoch budget of a label stage (15)"
-          "patience", "early-stopping patience (5)"
-          "restore-best", "true | false"
-          "lr", "base learning rate (1e-3)"
-          "new-layer-lr-mult", "learning-rate multiplier of the new layers (1, the paper; the public code uses 10)" ]
+    /// AuxSegNet+'s settings table (`--set`, config files, run.json, `hybrid settings auxsegnet+`).
+    let table: SettingsTable<Config> =
+        let none _ = None
+        let th (c: Config) = c.Thresholds
+        { Method = "auxsegnet+"
+          Defaults = defaults
+          Rows =
+            [ Setting.choice "branches" "branches trained next to segmentation: none, classification, saliency, or both" "Tab. IV"
+                  [ "all", AllBranches; "seg", SegmentationOnly; "seg-cls", WithClassification; "seg-sal", WithSaliency ] (fun c -> c.Branches) (fun v c -> { c with Branches = v })
+              Setting.choice "affinity" "the affinity that refines segmentation: none, segmentation's, cross-task with one or both constraints" "Tab. V"
+                  [ "ct-seg-sal", CrossTaskBothConstraints; "none", NoAffinity; "seg", SegmentationAffinity; "ct-seg", CrossTaskSegmentationConstraint ] (fun c -> c.Affinity) (fun v c -> { c with Affinity = v })
+              Setting.choice "kind" "pairwise affinity or the dual (two-way) affinity" "Tab. X" [ "dual", Dual; "pairwise", Pairwise ] (fun c -> c.Kind) (fun v c -> { c with Kind = v })
+              Setting.floats "cam-scales" "CAM scales of the label generation" "Tab. VIII (0.5,1,1.5)" none (fun c -> c.CamScales) (fun v c -> { c with CamScales = v })
+              Setting.flag "cam-flip" "CAMs also from the flipped image" "Tab. VIII (false)" (fun c -> c.CamFlip) (fun v c -> { c with CamFlip = v })
+              Setting.flag "refine-cam" "refine the CAMs with the learned affinity" "Eq. 18 (true)" (fun c -> c.RefineCam) (fun v c -> { c with RefineCam = v })
+              Setting.int "stages" "number of label stages" "Tab. VI (4)" none (fun c -> c.Stages) (fun v c -> { c with Stages = v })
+              Setting.flag "iterative" "regenerate the labels after each stage" "Tab. XI (true)" (fun c -> c.IterativeRefinement) (fun v c -> { c with IterativeRefinement = v })
+              Setting.float "cam-threshold" "foreground CAM threshold of the pseudo labels" "Sec. IV-A (0.2)" none (fun c -> (th c).Cam) (fun v c -> { c with Thresholds = { th c with Cam = v } })
+              Setting.custom "saliency-threshold" (Text "<value>|<k>xmean") "saliency cut: a value (the paper's 0.06) or k x the map's mean" "Sec. IV-A (default 2xmean, ours)"
+                  saliencyCut showCut none (fun c -> (th c).Saliency) (fun v c -> { c with Thresholds = { th c with Saliency = v } })
+              Setting.flag "saliency-crf" "dense CRF on the saliency labels" "Eq. 1 (true)" (fun c -> c.SaliencyCrf) (fun v c -> { c with SaliencyCrf = v })
+              Setting.int "channels" "branch channels" "Sec. IV-A (128)" none (fun c -> c.BranchChannels) (fun v c -> { c with BranchChannels = v })
+              Setting.custom "dilations" (Text "two ints, e.g. 6,12") "the two dilation rates of the branches" "Sec. III (6,12)"
+                  (fun v ->
+                      match Setting.parseFloats v with
+                      | Ok [ a; b ] when a = Math.Round a && b = Math.Round b -> Ok(int a, int b)
+                      | _ -> Error "not two integer rates, e.g. 6,12")
+                  (fun (a, b) -> $"{a},{b}") none (fun c -> c.Dilations) (fun v c -> { c with Dilations = v })
+              Setting.optionalInt "chunk-rows" "all" "affinity rows per chunk (memory), or all at once" "ours (all)" 1 (fun c -> c.ChunkRows) (fun v c -> { c with ChunkRows = v })
+              Setting.int "classification-epochs" "epochs of the classification phase" "Sec. IV-A (15)" none (fun c -> c.ClassificationEpochs) (fun v c -> { c with ClassificationEpochs = v })
+              Setting.int "max-epochs" "epoch budget of a label stage" "Sec. IV-A (15)" none (fun c -> c.MaxEpochsPerStage) (fun v c -> { c with MaxEpochsPerStage = v })
+              Setting.int "patience" "early-stopping patience in epochs" "Sec. IV-A (5)" none (fun c -> c.Patience) (fun v c -> { c with Patience = v })
+              Setting.flag "restore-best" "a stage ends with its best epoch's weights" "ours (true)" (fun c -> c.RestoreBest) (fun v c -> { c with RestoreBest = v })
+              Setting.float "lr" "base learning rate of each phase (poly 0.9 from it)" "Sec. IV-A (1e-3)" none (fun c -> c.Lr) (fun v c -> { c with Lr = v })
+              Setting.float "new-layer-lr-mult" "learning-rate multiplier of the new layers (the public code uses 10)" "Sec. IV-A (1)" none (fun c -> c.NewLayerLrMultiplier) (fun v c -> { c with NewLayerLrMultiplier = v }) ]
+          Validate = problems }
 
-    /// Sets one key from the CLI's `--set key=value`; unknown keys and unparsable values are
-    /// errors that list what is valid. Whether the switches fit together is checked by
-    /// `validate` (called by `create`), so keys can be set in any order.
-    let set (key: string) (value: string) (c: Config) : Config =
-        let k = key.Trim().ToLowerInvariant()
-        match k with
-        | "branches" -> { c with Branches = choice k branchNames value }
-        | "affinity" -> { c with Affinity = choice k affinityNames value }
-        | "kind" -> { c with Kind = choice k kindNames value }
-        | "cam-scales" -> { c with CamScales = numbers k value }
-        | "cam-flip" -> { c with CamFlip = boolean k value }
-        | "refine-cam" -> { c with RefineCam = boolean k value }
-        | "stages" -> { c with Stages = integer k value }
-        | "iterative" -> { c with IterativeRefinement = boolean k value }
-        | "cam-threshold" -> { c with Thresholds = { c.Thresholds with Cam = number k value } }
-        | "saliency-threshold" -> { c with Thresholds = { c.Thresholds with Saliency = saliencyCut k value } }
-        | "saliency-crf" -> { c with SaliencyCrf = boolean k value }
-        | "channels" -> { c with BranchChannels = integer k value }
-        | "dilations" ->
-            match numbers k value |> List.map int with
-            | [ a; b ] -> { c with Dilations = (a, b) }
-            | _ -> invalidArg k (sprintf "%s=%s: expected two rates, e.g. 6,12" k value)
-        | "chunk-rows" ->
-            if value.Trim().ToLowerInvariant() = "all" then { c with ChunkRows = None }
-            else { c with ChunkRows = Some(integer k value) }
-        | "classification-epochs" -> { c with ClassificationEpochs = integer k value }
-        | "max-epochs" -> { c with MaxEpochsPerStage = integer k value }
-        | "patience" -> { c with Patience = integer k value }
-        | "restore-best" -> { c with RestoreBest = boolean k value }
-        | "lr" -> { c with Lr = number k value }
-        | "new-layer-lr-mult" -> { c with NewLayerLrMultiplier = number k value }
-        | _ ->
-            invalidArg
-                "key"
-                (sprintf "unknown AuxSegNet+ setting '%s'; valid keys: %s" key (keys |> List.map fst |> String.concat ", "))
+    /// The config when the switches fit together, else SettingsError saying what to change.
+    let validate (c: Config) : Config = SettingsTable.validate table c
+
+    /// One `--set key=value`; whether the switches fit together is checked by `validate`
+    /// (called by `create`), so keys can be set in any order.
+    let set (key: string) (value: string) (c: Config) : Config = SettingsTable.set table key value c

@@ -20,17 +20,21 @@ type Config =
 
 let defaults = { Pooling = Cam.Gap; Loss = MultilabelSoftMargin; NewLayerLr = 10.0 }
 
-let private keys = [ "pooling", "gap|gmp"; "loss", "mlsm|bce"; "new_layer_lr", "float" ]
+/// The baseline's settings table (`--set`, config files, run.json, `hybrid settings cam`).
+let table: SettingsTable<Config> =
+    { Method = "cam"
+      Defaults = defaults
+      Rows =
+        [ Setting.choice "pooling" "global average (gap) or max (gmp) pooling of the CAMs into class scores" "MAP.md shared pipeline"
+              [ "gap", Cam.Gap; "gmp", Cam.Gmp ] (fun c -> c.Pooling) (fun v c -> { c with Pooling = v })
+          Setting.choice "loss" "image-level loss: multilabel soft margin (mlsm) or binary cross entropy (bce)" "MAP.md: mlsm for PLDA / AuxSegNet+, bce for CoSA"
+              [ "mlsm", MultilabelSoftMargin; "multilabel_soft_margin", MultilabelSoftMargin; "bce", Bce ] (fun c -> c.Loss) (fun v c -> { c with Loss = v })
+          Setting.float "new_layer_lr" "lr multiplier of the classifier over a pretrained backbone (1 when the backbone is new)" "x10, the papers' common practice"
+              Check.positive (fun c -> c.NewLayerLr) (fun v c -> { c with NewLayerLr = v }) ]
+      Validate = fun _ -> [] }
 
-/// `--set key=value` for this config.
-let set (key: string) (value: string) (c: Config) : Config =
-    match key.ToLowerInvariant(), value.ToLowerInvariant() with
-    | "pooling", "gap" -> { c with Pooling = Cam.Gap }
-    | "pooling", "gmp" -> { c with Pooling = Cam.Gmp }
-    | "loss", ("mlsm" | "multilabel_soft_margin") -> { c with Loss = MultilabelSoftMargin }
-    | "loss", "bce" -> { c with Loss = Bce }
-    | "new_layer_lr", v -> { c with NewLayerLr = Config.parseFloat key v }
-    | k, v -> Config.unknown "cam" keys k v
+/// One `--set key=value` on this config.
+let set (key: string) (value: string) (c: Config) : Config = SettingsTable.set table key value c
 
 let classificationLoss (loss: ClassificationLoss) scores labels =
     match loss with

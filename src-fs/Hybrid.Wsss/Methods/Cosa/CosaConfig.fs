@@ -4,6 +4,7 @@ open System
 open System.Globalization
 open Hybrid.Wsss.Schedules
 open Hybrid.Wsss.Thresholds
+open Hybrid.Wsss.Training
 
 /// What guides the online network's CAMs (CoSA Sec. 3.1 and Tab. 4a "Source"). The Tab. 3
 /// switch "GC" (guided CAMs) is on for every case but `NoGuidance`.
@@ -63,14 +64,11 @@ module Warmup =
         | WarmupFraction f -> int (Math.Round(f * float total))
 
     /// "2000" (steps) or "0.1" (a fraction of the run, in [0, 1)).
-    let parse (key: string) (value: string) : Warmup =
-        let v = value.Trim()
-        match Int32.TryParse(v, Globalization.NumberStyles.Integer, Globalization.CultureInfo.InvariantCulture) with
-        | true, n -> WarmupSteps n
-        | _ ->
-            match Double.TryParse(v, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
-            | true, f -> WarmupFraction f
-            | _ -> invalidArg key (sprintf "--set %s=%s: expected steps (an integer, e.g. 2000) or a fraction of the run (e.g. 0.1)" key value)
+    let parse (value: string) : Result<Warmup, string> =
+        match Hybrid.Wsss.Training.Setting.parseInt value, Hybrid.Wsss.Training.Setting.parseFloat value with
+        | Ok n, _ -> Ok(WarmupSteps n)
+        | _, Ok f -> Ok(WarmupFraction f)
+        | _ -> Error "not steps (an integer, e.g. 2000) nor a fraction of the run (e.g. 0.1)"
 
 /// m of the assignment network's update AN <- m AN + (1 - m) ON.
 type AssignmentMomentum =
@@ -191,129 +189,95 @@ module CosaConfig =
             ContrastiveSeparation = csc
             DynamicThreshold = dt }
 
-    /// Checks the settings; a clear message per problem.
-    let validate (cfg: CosaConfig) : CosaConfig =
-        let problems =
-            [ if not (cfg.Threshold > 0.0 && cfg.Threshold < 1.0) then sprintf "threshold must lie in (0, 1), got %g" cfg.Threshold
-              if cfg.QueueLength < 1 then sprintf "queue must be >= 1 batch, got %d" cfg.QueueLength
-              if not (cfg.ConfidenceFloor >= 0.0 && cfg.ConfidenceFloor < 1.0) then sprintf "confidence-floor must lie in [0, 1), got %g" cfg.ConfidenceFloor
-              match cfg.Momentum with
-              | FixedMomentum m when not (m >= 0.0 && m <= 1.0) -> sprintf "momentum must lie in [0, 1], got %g" m
-              | HorizonFraction f when not (f > 0.0 && f <= 1.0) -> sprintf "momentum-horizon must lie in (0, 1], got %g" f
-              | _ -> ()
-              match cfg.Warmup with
-              | WarmupSteps n when n < 0 -> sprintf "warmup must be >= 0 steps, got %d" n
-              | WarmupFraction f when not (f >= 0.0 && f < 1.0) -> sprintf "a warmup fraction must lie in [0, 1), got %g" f
-              | _ -> ()
-              if not (cfg.Perplexity.Alpha > 0.0 && cfg.Perplexity.Alpha < 1.0) then sprintf "lambda-alpha must lie in (0, 1), got %g" cfg.Perplexity.Alpha
-              if not (cfg.Perplexity.Beta > 0.0) then sprintf "lambda-beta must be > 0, got %g" cfg.Perplexity.Beta
-              if not (cfg.LowPerplexityBound > 0.0) then sprintf "epsilon must be > 0, got %g" cfg.LowPerplexityBound
-              if not (cfg.SplTemperature > 0.0) then sprintf "spl-tau must be > 0, got %g" cfg.SplTemperature
-              if not (cfg.SeparationTemperature > 0.0) then sprintf "csc-tau must be > 0, got %g" cfg.SeparationTemperature
-              if cfg.SeparationPixels < 2 then sprintf "csc-pixels must be >= 2, got %d" cfg.SeparationPixels
-              for name, w in [ "w-c2s", cfg.WeightC2s; "w-s2c", cfg.WeightS2c; "w-csc", cfg.WeightCsc ] do
-                  if not (w >= 0.0) || Double.IsInfinity w then sprintf "%s must be a finite weight >= 0, got %g" name w
-              if List.isEmpty cfg.PseudoScales then "scales needs at least one scale"
-              for s in cfg.PseudoScales do
-                  if not (s > 0.0) then sprintf "scales must be > 0, got %g" s
-              if not (cfg.HeadLrMultiplier > 0.0) then sprintf "head-lr must be > 0, got %g" cfg.HeadLrMultiplier
-              if cfg.SegmentationHead.Hidden < 1 then sprintf "head-hidden must be >= 1, got %d" cfg.SegmentationHead.Hidden
-              if cfg.SegmentationHead.Dilation < 1 then sprintf "head-dilation must be >= 1, got %d" cfg.SegmentationHead.Dilation
-              if cfg.SegmentationHead.Fc7Kernel <> 1 && cfg.SegmentationHead.Fc7Kernel <> 3 then
-                  sprintf "head-fc7 must be 1 or 3, got %d" cfg.SegmentationHead.Fc7Kernel ]
-        if List.isEmpty problems then cfg
-        else invalidArg "cfg" ("CoSA settings: " + String.Join("; ", problems))
+    /// The problems of a config (empty: valid), one clear message each.
+    let problems (cfg: CosaConfig) : string list =
+        [ if not (cfg.Threshold > 0.0 && cfg.Threshold < 1.0) then sprintf "threshold must lie in (0, 1), got %g" cfg.Threshold
+          if cfg.QueueLength < 1 then sprintf "queue must be >= 1 batch, got %d" cfg.QueueLength
+          if not (cfg.ConfidenceFloor >= 0.0 && cfg.ConfidenceFloor < 1.0) then sprintf "confidence-floor must lie in [0, 1), got %g" cfg.ConfidenceFloor
+          match cfg.Momentum with
+          | FixedMomentum m when not (m >= 0.0 && m <= 1.0) -> sprintf "momentum must lie in [0, 1], got %g" m
+          | HorizonFraction f when not (f > 0.0 && f <= 1.0) -> sprintf "momentum-horizon must lie in (0, 1], got %g" f
+          | _ -> ()
+          match cfg.Warmup with
+          | WarmupSteps n when n < 0 -> sprintf "warmup must be >= 0 steps, got %d" n
+          | WarmupFraction f when not (f >= 0.0 && f < 1.0) -> sprintf "a warmup fraction must lie in [0, 1), got %g" f
+          | _ -> ()
+          if not (cfg.Perplexity.Alpha > 0.0 && cfg.Perplexity.Alpha < 1.0) then sprintf "lambda-alpha must lie in (0, 1), got %g" cfg.Perplexity.Alpha
+          if not (cfg.Perplexity.Beta > 0.0) then sprintf "lambda-beta must be > 0, got %g" cfg.Perplexity.Beta
+          if not (cfg.LowPerplexityBound > 0.0) then sprintf "epsilon must be > 0, got %g" cfg.LowPerplexityBound
+          if not (cfg.SplTemperature > 0.0) then sprintf "spl-tau must be > 0, got %g" cfg.SplTemperature
+          if not (cfg.SeparationTemperature > 0.0) then sprintf "csc-tau must be > 0, got %g" cfg.SeparationTemperature
+          if cfg.SeparationPixels < 2 then sprintf "csc-pixels must be >= 2, got %d" cfg.SeparationPixels
+          for name, w in [ "w-c2s", cfg.WeightC2s; "w-s2c", cfg.WeightS2c; "w-csc", cfg.WeightCsc ] do
+              if not (w >= 0.0) || Double.IsInfinity w then sprintf "%s must be a finite weight >= 0, got %g" name w
+          if List.isEmpty cfg.PseudoScales then "scales needs at least one scale"
+          for s in cfg.PseudoScales do
+              if not (s > 0.0) then sprintf "scales must be > 0, got %g" s
+          if not (cfg.HeadLrMultiplier > 0.0) then sprintf "head-lr must be > 0, got %g" cfg.HeadLrMultiplier
+          if cfg.SegmentationHead.Hidden < 1 then sprintf "head-hidden must be >= 1, got %d" cfg.SegmentationHead.Hidden
+          if cfg.SegmentationHead.Dilation < 1 then sprintf "head-dilation must be >= 1, got %d" cfg.SegmentationHead.Dilation
+          if cfg.SegmentationHead.Fc7Kernel <> 1 && cfg.SegmentationHead.Fc7Kernel <> 3 then
+              sprintf "head-fc7 must be 1 or 3, got %d" cfg.SegmentationHead.Fc7Kernel ]
 
-    let private parseBool key (v: string) =
-        match v.Trim().ToLowerInvariant() with
-        | "true" | "on" | "yes" | "1" -> true
-        | "false" | "off" | "no" | "0" -> false
-        | _ -> invalidArg key (sprintf "%s expects true/false (on/off), got '%s'" key v)
+    let private head (cfg: CosaConfig) = cfg.SegmentationHead
 
-    let private parseFloat key (v: string) =
-        match Double.TryParse(v.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture) with
-        | true, x -> x
-        | _ -> invalidArg key (sprintf "%s expects a number, got '%s'" key v)
+    /// CoSA's settings table (`--set`, config files, run.json, `hybrid settings cosa`). The
+    /// rows parse and show; `problems` checks the ranges of the whole config.
+    let table: SettingsTable<CosaConfig> =
+        let none _ = None
+        let float name doc paper get set = Setting.float name doc paper none get set
+        let int name doc paper get set = Setting.int name doc paper none get set
+        { Method = "cosa"
+          Defaults = defaults
+          Rows =
+            [ Setting.flag "gc" "guided CAMs: true = SPL guidance (Seg2CAM), false = none" "Tab. 3 GC" guided (fun v c -> { c with Guidance = (if v then FromSpl else NoGuidance) })
+              Setting.choice "guidance" "source of the CAM guidance: SPL, the ground truth (an oracle) or none" "Tab. 4a source"
+                  [ "spl", FromSpl; "gt", FromGroundTruth; "none", NoGuidance ] (fun c -> c.Guidance) (fun v c -> { c with Guidance = v })
+              Setting.choice "detach" "stop the guidance gradient into the features F or the classifier W_fc" "Tab. 4a detach"
+                  [ "none", DetachNothing; "features", DetachFeatures; "weights", DetachWeights ] (fun c -> c.Detach) (fun v c -> { c with Detach = v })
+              Setting.flag "sa" "swapping assignments: the EMA assignment network labels the online one" "Tab. 3 SA" (fun c -> c.SwapAssignments) (fun v c -> { c with SwapAssignments = v })
+              Setting.flag "raw" "reliability-adaptive weighting of the CAM2Seg loss" "Tab. 3 RAW, Eq. 4-5" (fun c -> c.ReliabilityWeighting) (fun v c -> { c with ReliabilityWeighting = v })
+              Setting.flag "csc" "contrastive separation in CAMs" "Tab. 3 CSC, Eq. 9-10" (fun c -> c.ContrastiveSeparation) (fun v c -> { c with ContrastiveSeparation = v })
+              Setting.flag "dt" "dynamic (GMM) background threshold instead of the fixed one" "Tab. 3 DT, Eq. 6" (fun c -> c.DynamicThreshold) (fun v c -> { c with DynamicThreshold = v })
+              float "threshold" "xi: the fixed threshold, and the dynamic one before its first fit" "Fig. 3; public code bkg_thre (0.5)" (fun c -> c.Threshold) (fun v c -> { c with Threshold = v })
+              int "queue" "GMM confidence queue length in batches" "Sec. 4.1 (100)" (fun c -> c.QueueLength) (fun v c -> { c with QueueLength = v })
+              float "confidence-floor" "confidences at or below this are not queued for the GMM" "public code (0.05)" (fun c -> c.ConfidenceFloor) (fun v c -> { c with ConfidenceFloor = v })
+              // two keys set the one momentum: each shows its value when it is the form in use
+              Setting.custom "momentum" Number "a constant EMA momentum m of the assignment network" "Sec. 4.1 (0.9994)"
+                  (Setting.parseFloat >> Result.map FixedMomentum)
+                  (function FixedMomentum m -> Setting.showFloat m | HorizonFraction _ -> "(set by momentum-horizon)")
+                  none (fun c -> c.Momentum) (fun v c -> { c with Momentum = v })
+              Setting.custom "momentum-horizon" Number "the EMA horizon 1/(1-m) as a fraction of the run (the default keeps the paper's 0.9994 over 32k steps)" "Sec. 4.1; run_voc.sh 32k steps (0.052)"
+                  (Setting.parseFloat >> Result.map HorizonFraction)
+                  (function HorizonFraction f -> Setting.showFloat f | FixedMomentum _ -> "(set by momentum)")
+                  none (fun c -> c.Momentum) (fun v c -> { c with Momentum = v })
+              Setting.custom "warmup" (Text "steps (int) or a fraction of the run") "when the pseudo-label terms start" "Fig. 1: 2k iterations (default 0.1 of the run)"
+                  Warmup.parse
+                  (function WarmupSteps n -> string n | WarmupFraction f -> Setting.showFloat f)
+                  none (fun c -> c.Warmup) (fun v c -> { c with Warmup = v })
+              float "lambda-alpha" "perplexity lambda_alpha" "Eq. 4 (0.8)" (fun c -> c.Perplexity.Alpha) (fun v c -> { c with Perplexity = { c.Perplexity with Alpha = v } })
+              float "lambda-beta" "perplexity lambda_beta" "Eq. 4 (1)" (fun c -> c.Perplexity.Beta) (fun v c -> { c with Perplexity = { c.Perplexity with Beta = v } })
+              float "epsilon" "low-perplexity bound of CSC" "Eq. 9 (1)" (fun c -> c.LowPerplexityBound) (fun v c -> { c with LowPerplexityBound = v })
+              float "spl-tau" "SPL softmax temperature" "Eq. 7 (0.01)" (fun c -> c.SplTemperature) (fun v c -> { c with SplTemperature = v })
+              float "csc-tau" "CSC InfoNCE temperature" "Eq. 10 (the paper gives none; 0.1 ours)" (fun c -> c.SeparationTemperature) (fun v c -> { c with SeparationTemperature = v })
+              int "csc-pixels" "CSC anchors per step" "ours (1024)" (fun c -> c.SeparationPixels) (fun v c -> { c with SeparationPixels = v })
+              Setting.choice "csc-form" "Eq. 10 as printed (pairs) or the shared supervised InfoNCE" "Eq. 10"
+                  [ "pairs", PositivePairs; "infonce", SupervisedInfoNce ] (fun c -> c.SeparationForm) (fun v c -> { c with SeparationForm = v })
+              float "w-c2s" "lambda_c2s" "Eq. 11 (0.1)" (fun c -> c.WeightC2s) (fun v c -> { c with WeightC2s = v })
+              float "w-s2c" "lambda_s2c" "Eq. 11 (0.05)" (fun c -> c.WeightS2c) (fun v c -> { c with WeightS2c = v })
+              float "w-csc" "lambda_csc" "Eq. 11 (0.1)" (fun c -> c.WeightCsc) (fun v c -> { c with WeightCsc = v })
+              Setting.floats "scales" "scales of the assignment network's pseudo-label forward" "public code (1.0,0.5,1.5)" none (fun c -> c.PseudoScales) (fun v c -> { c with PseudoScales = v })
+              Setting.flag "flip" "pseudo labels also from the flipped view" "public code (true)" (fun c -> c.PseudoFlip) (fun v c -> { c with PseudoFlip = v })
+              float "head-lr" "lr multiplier of the classifiers and the segmentation head" "public code (10)" (fun c -> c.HeadLrMultiplier) (fun v c -> { c with HeadLrMultiplier = v })
+              int "head-hidden" "LargeFOV channels" "public code (512)" (fun c -> (head c).Hidden) (fun v c -> { c with SegmentationHead = { head c with Hidden = v } })
+              int "head-dilation" "LargeFOV dilation" "public code (5)" (fun c -> (head c).Dilation) (fun v c -> { c with SegmentationHead = { head c with Dilation = v } })
+              int "head-fc7" "LargeFOV fc7 kernel, 1 or 3" "public code (3)" (fun c -> (head c).Fc7Kernel) (fun v c -> { c with SegmentationHead = { head c with Fc7Kernel = v } })
+              Setting.choice "predict" "the network answering predictions: assignment (an) or online (on)" "Fig. 8; public code scores both"
+                  [ "an", AssignmentNetwork; "on", OnlineNetwork ] (fun c -> c.Predicting) (fun v c -> { c with Predicting = v }) ]
+          Validate = problems }
 
-    let private parseInt key (v: string) =
-        match Int32.TryParse(v.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture) with
-        | true, x -> x
-        | _ -> invalidArg key (sprintf "%s expects an integer, got '%s'" key v)
-
-    let private choose key (v: string) (cases: (string * 'T) list) =
-        match cases |> List.tryFind (fun (n, _) -> n = v.Trim().ToLowerInvariant()) with
-        | Some(_, c) -> c
-        | None -> invalidArg key (sprintf "%s expects one of %s, got '%s'" key (String.Join(", ", List.map fst cases)) v)
-
-    /// Every key of `set`, with what it means.
-    let keys: (string * string) list =
-        [ "gc", "Tab. 3 guided CAMs: true = SPL guidance, false = none"
-          "guidance", "Tab. 4a source: spl | gt | none"
-          "detach", "Tab. 4a: none | features | weights"
-          "sa", "Tab. 3 swapping assignments (true/false)"
-          "raw", "Tab. 3 reliability weighting (true/false)"
-          "csc", "Tab. 3 contrastive separation (true/false)"
-          "dt", "Tab. 3 dynamic threshold (true/false)"
-          "threshold", "xi, fixed value / initial dynamic value (0.5)"
-          "queue", "GMM queue length in batches (100)"
-          "confidence-floor", "confidences not queued for the GMM (0.05)"
-          "momentum", "EMA momentum of the assignment network, a constant (the paper: 0.9994)"
-          "momentum-horizon", "the EMA horizon 1/(1-m) as a fraction of the run (default 0.052: the paper's 0.9994 over 32k steps)"
-          "warmup", "when the pseudo-label terms start: steps (the paper: 2000) or a fraction of the run (default 0.1)"
-          "lambda-alpha", "perplexity lambda_alpha (0.8)"
-          "lambda-beta", "perplexity lambda_beta (1)"
-          "epsilon", "low-perplexity bound of CSC (1)"
-          "spl-tau", "SPL softmax temperature (0.01)"
-          "csc-tau", "CSC InfoNCE temperature (0.1)"
-          "csc-pixels", "CSC anchors per step (1024)"
-          "csc-form", "pairs (Eq. 10) | infonce (shared supervised InfoNCE)"
-          "w-c2s", "lambda_c2s (0.1)"
-          "w-s2c", "lambda_s2c (0.05)"
-          "w-csc", "lambda_csc (0.1)"
-          "scales", "pseudo-label scales, comma separated (1.0,0.5,1.5)"
-          "flip", "pseudo labels also from the flipped view (true)"
-          "head-lr", "lr multiplier of classifiers and segmentation head (10)"
-          "head-hidden", "LargeFOV channels (512)"
-          "head-dilation", "LargeFOV dilation (5)"
-          "head-fc7", "LargeFOV fc7 kernel 1 or 3 (3)"
-          "predict", "network answering predictions: an | on" ]
+    /// The config when it holds together, else SettingsError naming every problem.
+    let validate (cfg: CosaConfig) : CosaConfig = SettingsTable.validate table cfg
 
     /// Sets one key from its text (the CLI's `--set key=value`); the result is validated.
-    let set (key: string) (value: string) (cfg: CosaConfig) : CosaConfig =
-        let k = key.Trim().ToLowerInvariant()
-        let updated =
-            match k with
-            | "gc" -> { cfg with Guidance = (if parseBool k value then FromSpl else NoGuidance) }
-            | "guidance" -> { cfg with Guidance = choose k value [ "spl", FromSpl; "gt", FromGroundTruth; "none", NoGuidance ] }
-            | "detach" -> { cfg with Detach = choose k value [ "none", DetachNothing; "features", DetachFeatures; "weights", DetachWeights ] }
-            | "sa" -> { cfg with SwapAssignments = parseBool k value }
-            | "raw" -> { cfg with ReliabilityWeighting = parseBool k value }
-            | "csc" -> { cfg with ContrastiveSeparation = parseBool k value }
-            | "dt" -> { cfg with DynamicThreshold = parseBool k value }
-            | "threshold" -> { cfg with Threshold = parseFloat k value }
-            | "queue" -> { cfg with QueueLength = parseInt k value }
-            | "confidence-floor" -> { cfg with ConfidenceFloor = parseFloat k value }
-            | "momentum" -> { cfg with Momentum = FixedMomentum(parseFloat k value) }
-            | "momentum-horizon" -> { cfg with Momentum = HorizonFraction(parseFloat k value) }
-            | "warmup" -> { cfg with Warmup = Warmup.parse k value }
-            | "lambda-alpha" -> { cfg with Perplexity = { cfg.Perplexity with Alpha = parseFloat k value } }
-            | "lambda-beta" -> { cfg with Perplexity = { cfg.Perplexity with Beta = parseFloat k value } }
-            | "epsilon" -> { cfg with LowPerplexityBound = parseFloat k value }
-            | "spl-tau" -> { cfg with SplTemperature = parseFloat k value }
-            | "csc-tau" -> { cfg with SeparationTemperature = parseFloat k value }
-            | "csc-pixels" -> { cfg with SeparationPixels = parseInt k value }
-            | "csc-form" -> { cfg with SeparationForm = choose k value [ "pairs", PositivePairs; "infonce", SupervisedInfoNce ] }
-            | "w-c2s" -> { cfg with WeightC2s = parseFloat k value }
-            | "w-s2c" -> { cfg with WeightS2c = parseFloat k value }
-            | "w-csc" -> { cfg with WeightCsc = parseFloat k value }
-            | "scales" ->
-                { cfg with PseudoScales = value.Split(',', StringSplitOptions.RemoveEmptyEntries) |> Array.map (parseFloat k) |> List.ofArray }
-            | "flip" -> { cfg with PseudoFlip = parseBool k value }
-            | "head-lr" -> { cfg with HeadLrMultiplier = parseFloat k value }
-            | "head-hidden" -> { cfg with SegmentationHead = { cfg.SegmentationHead with Hidden = parseInt k value } }
-            | "head-dilation" -> { cfg with SegmentationHead = { cfg.SegmentationHead with Dilation = parseInt k value } }
-            | "head-fc7" -> { cfg with SegmentationHead = { cfg.SegmentationHead with Fc7Kernel = parseInt k value } }
-            | "predict" -> { cfg with Predicting = choose k value [ "an", AssignmentNetwork; "on", OnlineNetwork ] }
-            | _ ->
-                invalidArg "key" (sprintf "CoSA has no setting '%s'; valid keys: %s" key (String.Join(", ", List.map fst keys)))
-        validate updated
+    let set (key: string) (value: string) (cfg: CosaConfig) : CosaConfig = SettingsTable.set table key value cfg |> validate

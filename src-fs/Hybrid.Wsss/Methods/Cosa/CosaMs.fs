@@ -20,21 +20,18 @@ type Config =
 
 let defaults = { Cosa = CosaConfig.defaults; Segmentation = Supervised.defaults; SegmentationSteps = None }
 
-/// Valid keys: CoSA's, `seg.<key>` for the segmentation network, `ms-steps`.
-let keys =
-    CosaConfig.keys
-    @ [ "seg.head", "stage-2 LargeFOV head: deeplab_v1 | cosa"
-        "seg.new_layer_lr", "stage-2 lr multiplier of the decoder"
-        "ms-steps", "stage-2 steps (default: as stage 1)" ]
+/// CoSA-MS's settings table: CoSA's rows, `seg.<key>` for the segmentation network, `ms-steps`.
+let table: SettingsTable<Config> =
+    { Method = "cosa-ms"
+      Defaults = defaults
+      Rows =
+        (CosaConfig.table.Rows |> List.map (Setting.within "" (fun c -> c.Cosa) (fun x c -> { c with Cosa = x })))
+        @ (Supervised.table.Rows |> List.map (Setting.within "seg." (fun c -> c.Segmentation) (fun x c -> { c with Segmentation = x })))
+        @ [ Setting.optionalInt "ms-steps" "auto" "stage-2 steps (auto: as stage 1)" "Sec. 4.1 CoSA-MS" 1
+                (fun c -> c.SegmentationSteps) (fun v c -> { c with SegmentationSteps = v }) ]
+      Validate = fun c -> CosaConfig.problems c.Cosa @ Supervised.table.Validate c.Segmentation }
 
-let set (key: string) (value: string) (c: Config) : Config =
-    let k = key.Trim().ToLowerInvariant()
-    if k = "ms-steps" then
-        match Int32.TryParse(value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture) with
-        | true, n when n >= 1 -> { c with SegmentationSteps = Some n }
-        | _ -> invalidArg key (sprintf "ms-steps expects an integer >= 1, got '%s'" value)
-    elif k.StartsWith "seg." then { c with Segmentation = Supervised.set (k.Substring 4) value c.Segmentation }
-    else { c with Cosa = CosaConfig.set key value c.Cosa }
+let set (key: string) (value: string) (c: Config) : Config = SettingsTable.set table key value c
 
 /// A stage's sub-folder of the run folder (each stage checkpoints on its own).
 let private stageDir (cfg: TrainConfig) (name: string) =
@@ -44,9 +41,9 @@ let private thresholdFile (cfg: TrainConfig) = cfg.OutDir |> Option.map (fun d -
 
 /// Both stages under a run context. Returns the stage-2 network's method with CoSA's CAMs and
 /// pseudo masks as its Cam / Pseudo predictions (so a report scores seeds, CPL and the
-/// standalone segmentation), and the resolved settings.
-let train (ctx: RunContext) (sets: (string * string) list) : Method * string =
-    let cfg = sets |> List.fold (fun c (k, v) -> set k v c) defaults
+/// standalone segmentation).
+let train (ctx: RunContext) (sets: (string * string) list) : Method =
+    let cfg = SettingsTable.build table sets
     // stage 1: CoSA
     let cosaCfg = stageDir ctx.Config "cosa"
     let cosa, state = Cosa.createWithState ctx.Env cfg.Cosa
@@ -74,5 +71,4 @@ let train (ctx: RunContext) (sets: (string * string) list) : Method * string =
     | _ -> ()
     { seg with
         Name = "cosa-ms"
-        Predict = { seg.Predict with Cam = cosa.Predict.Cam; Pseudo = cosa.Predict.Pseudo } },
-    sprintf "%A" cfg
+        Predict = { seg.Predict with Cam = cosa.Predict.Cam; Pseudo = cosa.Predict.Pseudo } }

@@ -62,7 +62,7 @@ module Csd =
 
     /// The settings of `--set` pairs, checked.
     let config (sets: (string * string) list) : CsdConfig =
-        sets |> List.fold (fun c (k, v) -> CsdConfig.set k v c) CsdConfig.defaults |> CsdConfig.validate
+        SettingsTable.build CsdConfig.table sets
 
     /// The untrained final model for the settings (stage 2's CAM network), to load a finished
     /// run's checkpoint into.
@@ -74,10 +74,9 @@ module Csd =
     /// then stage 2 for the run's steps. The stage-2 network is created before anything else
     /// draws random numbers, so it starts from the weights a `cam` run of the same seed starts
     /// from and sees the same batches: the comparison isolates CSD's terms.
-    let train (ctx: RunContext) (sets: (string * string) list) : Method * string =
+    let train (ctx: RunContext) (sets: (string * string) list) : Method =
         let cfg = config sets
         let net = CamBaseline.network ctx.Env cfg.Baseline
-        let resolved = sprintf "%A" cfg
         let source =
             if not cfg.CopyPaste then
                 ctx.Log "csd: copy-paste off (the component table's baseline row): L = L_cls"
@@ -90,7 +89,7 @@ module Csd =
                     try Some(Some(partners ctx cfg (Some s1))) finally s1.Model.Dispose()
         let m = CsdMethod.create cfg net (Option.flatten source) ctx.Env
         match source with
-        | None -> m, resolved // stage 1 was cancelled: the caller reports it and stops
+        | None -> m // stage 1 was cancelled: the caller reports it and stops
         | Some _ ->
             Train.run ctx.Config m ctx.Batches ctx.OnProgress (RunContext.periodicEval ctx m) |> ignore
-            m, resolved
+            m

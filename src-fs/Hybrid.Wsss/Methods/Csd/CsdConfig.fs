@@ -101,78 +101,82 @@ module CsdConfig =
           MinForegroundPixels = 16
           Baseline = CamBaseline.defaults }
 
-    /// The `--set` keys and their value forms.
-    let keys =
-        [ "copy_paste", "on|off"
-          "resampling", "on|off"
-          "cooccurrence", "paper|smoothed|smoothed:<scale>"
-          "diagonal", "images|single|zero"
-          "lambda1", "float"
-          "lambda2", "float"
-          "bg_score", "dummy_class|saliency_sum"
-          "dummy_score", "float"
-          "reduction", "sum_cells|mean"
-          "paste_cls", "on|off"
-          "feather", "int"
-          "bg_window", "int|none"
-          "stage1", "train|<cam run folder>"
-          "source_masks", "cam|pseudo|gt_oracle"
-          "mask_threshold", "float"
-          "mask_scales", "multi|single"
-          "min_fg_pixels", "int"
-          "pooling", "gap|gmp"
-          "loss", "mlsm|bce"
-          "new_layer_lr", "float" ]
+    /// The checks across fields (empty: the config is valid).
+    let problems (c: CsdConfig) : string list =
+        [ if c.Lambda1 < 0.0 || c.Lambda2 < 0.0 then $"lambda1 and lambda2 must be >= 0 (got {c.Lambda1}, {c.Lambda2})"
+          if c.FeatherRadius < 0 then $"feather must be >= 0 (got {c.FeatherRadius})"
+          match c.BackgroundWindow with
+          | Some m when m < 0 -> $"bg_window must be >= 0 or none (got {m})"
+          | _ -> ()
+          match c.SourceMask with
+          | CamThreshold t when not (t > 0.0 && t < 1.0) -> $"mask_threshold must lie in (0, 1) (got {t})"
+          | _ -> ()
+          if c.MinForegroundPixels < 1 then $"min_fg_pixels must be >= 1 (got {c.MinForegroundPixels})" ]
 
-    /// `--set key=value` for this config (unknown key or value: an error listing the valid keys).
-    let set (key: string) (value: string) (c: CsdConfig) : CsdConfig =
-        let v = value.Trim()
-        match key.ToLowerInvariant(), v.ToLowerInvariant() with
-        | "copy_paste", b -> { c with CopyPaste = Config.parseBool key b }
-        | "resampling", b -> { c with Pairing = (if Config.parseBool key b then CooccurrenceResampling else UniformSource) }
-        | "cooccurrence", "paper" -> { c with Cooccurrence = { c.Cooccurrence with Estimate = Normalised } }
-        | "cooccurrence", "smoothed" -> { c with Cooccurrence = { c.Cooccurrence with Estimate = SmoothedSoftmax 0.1 } }
-        | "cooccurrence", s when s.StartsWith "smoothed:" ->
-            { c with Cooccurrence = { c.Cooccurrence with Estimate = SmoothedSoftmax(Config.parseFloat key (s.Substring 9)) } }
-        | "diagonal", "images" -> { c with Cooccurrence = { c.Cooccurrence with Diagonal = ImagesWithClass } }
-        | "diagonal", "single" -> { c with Cooccurrence = { c.Cooccurrence with Diagonal = SingleLabelImages } }
-        | "diagonal", "zero" -> { c with Cooccurrence = { c.Cooccurrence with Diagonal = ZeroDiagonal } }
-        | "lambda1", x -> { c with Lambda1 = Config.parseFloat key x }
-        | "lambda2", x -> { c with Lambda2 = Config.parseFloat key x }
-        | "bg_score", "dummy_class" -> { c with Background = DummyClass }
-        | "bg_score", "saliency_sum" -> { c with Background = SaliencySum }
-        | "dummy_score", x -> { c with DummyScore = Config.parseFloat key x }
-        | "reduction", "sum_cells" -> { c with Reduction = SumOverCells }
-        | "reduction", "mean" -> { c with Reduction = MeanOverPixels }
-        | "paste_cls", b -> { c with PasteClassification = Config.parseBool key b }
-        | "feather", x -> { c with FeatherRadius = Config.parseInt key x }
-        | "bg_window", "none" -> { c with BackgroundWindow = None }
-        | "bg_window", x -> { c with BackgroundWindow = Some(Config.parseInt key x) }
-        | "stage1", "train" -> { c with Stage1 = TrainBaseline }
-        | "stage1", _ -> { c with Stage1 = FromRun v }
-        | "source_masks", "cam" ->
-            { c with SourceMask = (match c.SourceMask with CamThreshold _ -> c.SourceMask | _ -> CamThreshold 0.3) }
-        | "source_masks", "pseudo" -> { c with SourceMask = MethodPseudo }
-        | "source_masks", "gt_oracle" -> { c with SourceMask = GroundTruthOracle }
-        | "mask_threshold", x -> { c with SourceMask = CamThreshold(Config.parseFloat key x) }
-        | "mask_scales", "multi" -> { c with MaskScales = Evaluate.Scales.multi }
-        | "mask_scales", "single" -> { c with MaskScales = Evaluate.Scales.single }
-        | "min_fg_pixels", x -> { c with MinForegroundPixels = Config.parseInt key x }
-        | ("pooling" | "loss" | "new_layer_lr"), _ ->
-            (try { c with Baseline = CamBaseline.set key value c.Baseline }
-             with :? System.ArgumentException -> Config.unknown "csd" keys key value)
-        | k, x -> Config.unknown "csd" keys k x
+    /// CSD's settings table (`--set`, config files, run.json, `hybrid settings csd`): CSD's rows,
+    /// then the baseline's it is plugged into.
+    let table: SettingsTable<CsdConfig> =
+        let none _ = None
+        let cooc (c: CsdConfig) = c.Cooccurrence
+        { Method = "csd"
+          Defaults = defaults
+          Rows =
+            [ Setting.flag "copy_paste" "the dual consistency learning through copy-paste (off: the baseline row)" "component table" (fun c -> c.CopyPaste) (fun v c -> { c with CopyPaste = v })
+              Setting.flag "resampling" "co-occurrence oriented resampling of the single-label partner (off: uniform)" "component table, Eq. 1-2"
+                  (fun c -> c.Pairing = CooccurrenceResampling) (fun v c -> { c with Pairing = (if v then CooccurrenceResampling else UniformSource) })
+              Setting.custom "cooccurrence" (Text "paper|smoothed|smoothed:<scale>") "Eq. 1's estimate of the prior: the paper's counts, or a smoothed softmax" "Eq. 1"
+                  (fun v ->
+                      match v.Trim().ToLowerInvariant() with
+                      | "paper" -> Ok Normalised
+                      | "smoothed" -> Ok(SmoothedSoftmax 0.1)
+                      | x when x.StartsWith "smoothed:" -> Setting.parseFloat (x.Substring 9) |> Result.map SmoothedSoftmax
+                      | _ -> Error "not one of paper, smoothed, smoothed:<scale>")
+                  (function Normalised -> "paper" | SmoothedSoftmax t -> "smoothed:" + Setting.showFloat t)
+                  none (fun c -> (cooc c).Estimate) (fun v c -> { c with Cooccurrence = { cooc c with Estimate = v } })
+              Setting.choice "diagonal" "the prior's diagonal: images with the class, single-label images, or zero" "Eq. 1 (ours: the paper is silent)"
+                  [ "images", ImagesWithClass; "single", SingleLabelImages; "zero", ZeroDiagonal ] (fun c -> (cooc c).Diagonal) (fun v c -> { c with Cooccurrence = { cooc c with Diagonal = v } })
+              Setting.float "lambda1" "weight of the foreground consistency L_fg" "Eq. 6, Fig. 6 (0.01)" Check.nonNegative (fun c -> c.Lambda1) (fun v c -> { c with Lambda1 = v })
+              Setting.float "lambda2" "weight of the background consistency L_bg" "Eq. 6, Fig. 6 (0.1)" Check.nonNegative (fun c -> c.Lambda2) (fun v c -> { c with Lambda2 = v })
+              Setting.choice "bg_score" "the background distribution of Eq. 5: a dummy class, or saliency sum vs dummy" "Eq. 4-5 (Eq. 4 is lost; MAP.md's reading)"
+                  [ "dummy_class", DummyClass; "saliency_sum", SaliencySum ] (fun c -> c.Background) (fun v c -> { c with Background = v })
+              Setting.float "dummy_score" "the constant dummy score M'" "Eq. 4 (value lost; 0 ours)" none (fun c -> c.DummyScore) (fun v c -> { c with DummyScore = v })
+              Setting.choice "reduction" "reduction of the per-pixel KL terms: sum over output cells, or mean over pixels" "Eq. 3, 5 (mean: ours)"
+                  [ "mean", MeanOverPixels; "sum_cells", SumOverCells ] (fun c -> c.Reduction) (fun v c -> { c with Reduction = v })
+              Setting.flag "paste_cls" "also apply L_cls to the pasted views" "ours (Eq. 6 names none: off)" (fun c -> c.PasteClassification) (fun v c -> { c with PasteClassification = v })
+              Setting.int "feather" "soft paste edge radius in pixels (0: hard paste)" "ours (random blending unspecified)" (Check.atLeast 0) (fun c -> c.FeatherRadius) (fun v c -> { c with FeatherRadius = v })
+              Setting.optionalInt "bg_window" "none" "background paste limited to the object's box grown by this margin" "ours (none)" 0
+                  (fun c -> c.BackgroundWindow) (fun v c -> { c with BackgroundWindow = v })
+              Setting.custom "stage1" (Text "train|<cam run folder>") "the stage-1 model: trained in the run, or a finished cam run's folder" "Sec. 3 (two stages)"
+                  (fun v -> if v.Trim().ToLowerInvariant() = "train" then Ok TrainBaseline elif v.Trim() = "" then Error "not train nor a folder" else Ok(FromRun(v.Trim())))
+                  (function TrainBaseline -> "train" | FromRun d -> d)
+                  none (fun c -> c.Stage1) (fun v c -> { c with Stage1 = v })
+              // two keys set the one source-mask rule
+              Setting.custom "source_masks" (Choice [ "cam"; "pseudo"; "gt_oracle" ]) "single-label masks from the CAM, the stage-1 method's pseudo masks, or GT (an oracle, not weak)" "Sec. 3.2"
+                  (fun v ->
+                      match v.Trim().ToLowerInvariant() with
+                      | "cam" -> Ok None
+                      | "pseudo" -> Ok(Some MethodPseudo)
+                      | "gt_oracle" -> Ok(Some GroundTruthOracle)
+                      | _ -> Error "not one of cam, pseudo, gt_oracle")
+                  (function None -> "cam" | Some MethodPseudo -> "pseudo" | Some _ -> "gt_oracle")
+                  none
+                  (fun c -> match c.SourceMask with CamThreshold _ -> None | r -> Some r)
+                  (fun v c ->
+                      match v with
+                      | Some r -> { c with SourceMask = r }
+                      | None -> { c with SourceMask = (match c.SourceMask with CamThreshold _ -> c.SourceMask | _ -> CamThreshold 0.3) })
+              Setting.custom "mask_threshold" Number "CAM threshold of the single-label masks (sets source_masks=cam)" "Sec. 3.2 (0.3 ours)"
+                  Setting.parseFloat Setting.showFloat Check.openUnit
+                  (fun c -> match c.SourceMask with CamThreshold t -> t | _ -> 0.3)
+                  (fun v c -> { c with SourceMask = CamThreshold v })
+              Setting.choice "mask_scales" "CAM scales of the stage-1 masks: one, or multi-scale + flip" "ours (single)"
+                  [ "single", Evaluate.Scales.single; "multi", Evaluate.Scales.multi ] (fun c -> c.MaskScales) (fun v c -> { c with MaskScales = v })
+              Setting.int "min_fg_pixels" "single-label images whose mask has fewer foreground pixels are not pasted" "ours (16)" (Check.atLeast 1) (fun c -> c.MinForegroundPixels) (fun v c -> { c with MinForegroundPixels = v }) ]
+            @ (CamBaseline.table.Rows |> List.map (Setting.within "" (fun c -> c.Baseline) (fun b c -> { c with Baseline = b })))
+          Validate = problems }
 
-    /// Checks the values a `set` cannot check alone.
-    let validate (c: CsdConfig) =
-        let fail (m: string) = invalidArg "csd" m
-        if c.Lambda1 < 0.0 || c.Lambda2 < 0.0 then fail $"lambda1 and lambda2 must be >= 0 (got {c.Lambda1}, {c.Lambda2})"
-        if c.FeatherRadius < 0 then fail $"feather must be >= 0 (got {c.FeatherRadius})"
-        match c.BackgroundWindow with
-        | Some m when m < 0 -> fail $"bg_window must be >= 0 or none (got {m})"
-        | _ -> ()
-        match c.SourceMask with
-        | CamThreshold t when not (t > 0.0 && t < 1.0) -> fail $"mask_threshold must lie in (0, 1) (got {t})"
-        | _ -> ()
-        if c.MinForegroundPixels < 1 then fail $"min_fg_pixels must be >= 1 (got {c.MinForegroundPixels})"
-        c
+    /// One `--set key=value`.
+    let set (key: string) (value: string) (c: CsdConfig) : CsdConfig = SettingsTable.set table key value c
+
+    /// The config when it holds together, else SettingsError naming every problem.
+    let validate (c: CsdConfig) = SettingsTable.validate table c

@@ -2,6 +2,7 @@ namespace Hybrid.Wsss.Methods.Plda
 
 open System
 open System.Globalization
+open Hybrid.Wsss.Training
 
 /// The domain alignment of PLDA and the alternatives of its Tab. VII, all at pixel level.
 type Discriminator =
@@ -125,126 +126,70 @@ module PldaConfig =
           PamrDilations = [ 1; 2; 4; 8; 12; 24 ]
           NewLayerLrMult = 10.0 }
 
-    /// Checks ranges; returns the config or raises naming the field to fix.
-    let validate (c: PldaConfig) : PldaConfig =
-        let fail key msg = invalidArg key (sprintf "plda.%s: %s" key msg)
-        let unit key v = if Double.IsNaN v || v < 0.0 || v > 1.0 then fail key (sprintf "must lie in [0, 1], got %g" v)
-        unit "delta" c.Delta
-        unit "simple_low" c.SimpleLow
-        if c.Assignment = SimpleAssign && c.SimpleLow >= c.Delta then
-            fail "simple_low" (sprintf "SimpleAssign needs simple_low < delta, got %g >= %g" c.SimpleLow c.Delta)
-        unit "cps_ratio" c.CpsRatio
-        unit "cps_bg_ratio" c.CpsBackgroundRatio
-        unit "cps_floor" c.CpsFloor
-        unit "dropout" c.Dropout
-        if c.DaWeight < 0.0 then fail "da_weight" "must be >= 0"
-        if c.CpsWeight < 0.0 then fail "cps_weight" "must be >= 0"
-        if not (c.GrlGamma > 0.0) then fail "grl_gamma" "must be > 0"
-        if c.Hidden1 < 1 || c.Hidden2 < 1 then fail "hidden1/hidden2" "must be >= 1"
-        if c.MmdKernels < 1 then fail "mmd_kernels" "must be >= 1"
-        if not (c.MmdMultiplier > 1.0) then fail "mmd_multiplier" "must be > 1"
-        if c.MmdSamples < 2 then fail "mmd_samples" "must be >= 2"
-        if c.PamrIterations < 0 then fail "pamr_iterations" "must be >= 0"
-        if List.isEmpty c.PamrDilations || c.PamrDilations |> List.exists (fun d -> d < 1) then
-            fail "pamr_dilations" "must be a non-empty list of integers >= 1"
-        if not (c.NewLayerLrMult > 0.0) then fail "new_layer_lr_mult" "must be > 0"
-        c
+    /// The settings table (`--set`, config files, run.json, `hybrid settings plda`).
+    let table: SettingsTable<PldaConfig> =
+        let unitF name doc paper get set = Setting.float name doc paper Check.unitInterval get set
+        { Method = "plda"
+          Defaults = defaults
+          Rows =
+            [ unitF "delta" "domain assignment threshold on the max-normalised CAM" "Sec. III-D, Fig. 7a (0.6)" (fun c -> c.Delta) (fun v c -> { c with Delta = v })
+              Setting.choice "assign" "how pixels split into source / target domains" "Tab. VIII"
+                  [ "mask", MaskAssign; "maskassign", MaskAssign; "simple", SimpleAssign; "simpleassign", SimpleAssign ] (fun c -> c.Assignment) (fun v c -> { c with Assignment = v })
+              unitF "simple_low" "SimpleAssign's target threshold (< delta)" "Tab. VIII (value ours: the paper gives none)" (fun c -> c.SimpleLow) (fun v c -> { c with SimpleLow = v })
+              Setting.choice "discriminator" "pixel-level alignment: multi-head GRL (PLDA), DANN, MMD or MADA" "Tab. VII"
+                  [ "multihead", MultiHead; "multi-head", MultiHead; "multi_head", MultiHead; "dann", Dann; "mmd", Mmd; "mada", Mada ] (fun c -> c.Discriminator) (fun v c -> { c with Discriminator = v })
+              Setting.flag "da" "the domain adaptation term L_da" "Tab. VI" (fun c -> c.DomainAdaptation) (fun v c -> { c with DomainAdaptation = v })
+              Setting.flag "cps_s" "confident pseudo-supervision on the source domain" "Tab. VI, Eq. 7" (fun c -> c.CpsSource) (fun v c -> { c with CpsSource = v })
+              Setting.flag "cps_t" "confident pseudo-supervision on the target domain" "Tab. VI, Eq. 8" (fun c -> c.CpsTarget) (fun v c -> { c with CpsTarget = v })
+              Setting.float "da_weight" "weight of L_da" "Eq. 9 (1)" Check.nonNegative (fun c -> c.DaWeight) (fun v c -> { c with DaWeight = v })
+              Setting.float "cps_weight" "weight of each CPS term" "Eq. 9 (1)" Check.nonNegative (fun c -> c.CpsWeight) (fun v c -> { c with CpsWeight = v })
+              Setting.choice "background" "background score of the CPS classifier: a constant logit or a learned 1x1 conv" "ours (the paper is silent)"
+                  [ "fixed", FixedBackground; "learned", LearnedBackground; "learnt", LearnedBackground ] (fun c -> c.Background) (fun v c -> { c with Background = v })
+              unitF "cps_ratio" "eta of the dynamic CPS threshold tau = eta * max" "Fig. 7b (0.6)" (fun c -> c.CpsRatio) (fun v c -> { c with CpsRatio = v })
+              unitF "cps_bg_ratio" "the same ratio for the background channel" "public code (0.7)" (fun c -> c.CpsBackgroundRatio) (fun v c -> { c with CpsBackgroundRatio = v })
+              unitF "cps_floor" "lower bound of the CPS threshold" "1-stage-wseg cutoff_low (0.2)" (fun c -> c.CpsFloor) (fun v c -> { c with CpsFloor = v })
+              Setting.float "grl_gamma" "gamma of the GRL coefficient 2 / (1 + exp(-gamma p)) - 1" "DANN schedule (10)" Check.positive (fun c -> c.GrlGamma) (fun v c -> { c with GrlGamma = v })
+              Setting.int "hidden1" "discriminator trunk width 1" "public code (1024)" (Check.atLeast 1) (fun c -> c.Hidden1) (fun v c -> { c with Hidden1 = v })
+              Setting.int "hidden2" "discriminator trunk width 2" "public code (512)" (Check.atLeast 1) (fun c -> c.Hidden2) (fun v c -> { c with Hidden2 = v })
+              unitF "dropout" "discriminator dropout" "public code (0.5)" (fun c -> c.Dropout) (fun v c -> { c with Dropout = v })
+              Setting.flag "balance_domains" "balance source / target pixels per image in L_da" "public code, not the paper (off)" (fun c -> c.BalanceDomains) (fun v c -> { c with BalanceDomains = v })
+              Setting.flag "entropy_weighting" "entropy-weight the pixels of L_da" "public code, not the paper (off)" (fun c -> c.EntropyWeighting) (fun v c -> { c with EntropyWeighting = v })
+              Setting.int "mmd_kernels" "number of Gaussian kernels of MMD" "Tab. VII MMD (5)" (Check.atLeast 1) (fun c -> c.MmdKernels) (fun v c -> { c with MmdKernels = v })
+              Setting.float "mmd_multiplier" "bandwidth ratio between MMD kernels (> 1)" "Tab. VII MMD (2)" (fun x -> if x > 1.0 then None else Some "must be > 1") (fun c -> c.MmdMultiplier) (fun v c -> { c with MmdMultiplier = v })
+              Setting.int "mmd_samples" "pixels sampled per domain for MMD" "ours (256)" (Check.atLeast 2) (fun c -> c.MmdSamples) (fun v c -> { c with MmdSamples = v })
+              Setting.int "pamr_iterations" "PAMR iterations on the pseudo-label distribution" "Sec. III-E (10)" (Check.atLeast 0) (fun c -> c.PamrIterations) (fun v c -> { c with PamrIterations = v })
+              Setting.custom "pamr_dilations" (Text "ints, comma separated") "PAMR dilations" "Sec. III-E (1,2,4,8,12,24)"
+                  (fun v ->
+                      let parts = v.Split(',', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries) |> Array.map Setting.parseInt
+                      if parts.Length = 0 then Error "not a list of integers"
+                      elif parts |> Array.exists Result.isError then Error "not a list of integers (comma separated)"
+                      else Ok(parts |> Array.choose (function Ok d -> Some d | Error _ -> None) |> List.ofArray))
+                  (fun ds -> ds |> List.map string |> String.concat ",")
+                  (fun ds -> if ds |> List.exists (fun d -> d < 1) then Some "must all be >= 1" else None)
+                  (fun c -> c.PamrDilations) (fun v c -> { c with PamrDilations = v })
+              Setting.float "new_layer_lr_mult" "learning-rate multiplier of PLDA's layers (discriminator, background scorer)" "x10, as the baseline's new layers" Check.positive (fun c -> c.NewLayerLrMult) (fun v c -> { c with NewLayerLrMult = v }) ]
+          Validate =
+            fun c ->
+                [ if c.Assignment = SimpleAssign && c.SimpleLow >= c.Delta then
+                      sprintf "simple_low: SimpleAssign needs simple_low < delta, got %g >= %g" c.SimpleLow c.Delta
+                  // the table's rows check their own ranges; a config built in code is checked here too
+                  for row in [ "delta", c.Delta; "simple_low", c.SimpleLow; "cps_ratio", c.CpsRatio; "cps_bg_ratio", c.CpsBackgroundRatio; "cps_floor", c.CpsFloor; "dropout", c.Dropout ] do
+                      match Check.unitInterval (snd row) with
+                      | Some p -> sprintf "%s %s, got %g" (fst row) p (snd row)
+                      | None -> ()
+                  if c.DaWeight < 0.0 || c.CpsWeight < 0.0 then "da_weight and cps_weight must be >= 0"
+                  if not (c.GrlGamma > 0.0) then "grl_gamma must be > 0"
+                  if c.Hidden1 < 1 || c.Hidden2 < 1 then "hidden1/hidden2 must be >= 1"
+                  if c.MmdKernels < 1 then "mmd_kernels must be >= 1"
+                  if not (c.MmdMultiplier > 1.0) then "mmd_multiplier must be > 1"
+                  if c.MmdSamples < 2 then "mmd_samples must be >= 2"
+                  if c.PamrIterations < 0 then "pamr_iterations must be >= 0"
+                  if List.isEmpty c.PamrDilations || c.PamrDilations |> List.exists (fun d -> d < 1) then
+                      "pamr_dilations must be a non-empty list of integers >= 1"
+                  if not (c.NewLayerLrMult > 0.0) then "new_layer_lr_mult must be > 0" ] }
 
-    let private parseFloat key (v: string) =
-        match Double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture) with
-        | true, x -> x
-        | _ -> invalidArg key (sprintf "plda.%s: '%s' is not a number" key v)
+    /// The config when its values hold together, else an error naming the field to fix.
+    let validate (c: PldaConfig) : PldaConfig = SettingsTable.validate table c
 
-    let private parseInt key (v: string) =
-        match Int32.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture) with
-        | true, x -> x
-        | _ -> invalidArg key (sprintf "plda.%s: '%s' is not an integer" key v)
-
-    let private parseBool key (v: string) =
-        match v.Trim().ToLowerInvariant() with
-        | "true" | "on" | "1" | "yes" -> true
-        | "false" | "off" | "0" | "no" -> false
-        | _ -> invalidArg key (sprintf "plda.%s: '%s' is not a boolean (true/false, on/off)" key v)
-
-    let private parseDiscriminator (v: string) =
-        match v.Trim().ToLowerInvariant() with
-        | "multihead" | "multi-head" | "multi_head" -> MultiHead
-        | "dann" -> Dann
-        | "mmd" -> Mmd
-        | "mada" -> Mada
-        | _ -> invalidArg "discriminator" (sprintf "plda.discriminator: '%s' is not one of multihead, dann, mmd, mada" v)
-
-    let private parseAssignment (v: string) =
-        match v.Trim().ToLowerInvariant() with
-        | "mask" | "maskassign" -> MaskAssign
-        | "simple" | "simpleassign" -> SimpleAssign
-        | _ -> invalidArg "assign" (sprintf "plda.assign: '%s' is not one of mask, simple" v)
-
-    let private parseBackground (v: string) =
-        match v.Trim().ToLowerInvariant() with
-        | "fixed" -> FixedBackground
-        | "learned" | "learnt" -> LearnedBackground
-        | _ -> invalidArg "background" (sprintf "plda.background: '%s' is not one of fixed, learned" v)
-
-    /// The keys `set` understands, with what they set.
-    let keys =
-        [ "delta", "domain assignment threshold on the normalised CAM (0.6)"
-          "assign", "mask | simple (Tab. VIII)"
-          "simple_low", "SimpleAssign's target threshold (0.3)"
-          "discriminator", "multihead | dann | mmd | mada (Tab. VII)"
-          "da", "L_da on/off (Tab. VI)"
-          "cps_s", "L_cps on the source domain on/off (Tab. VI)"
-          "cps_t", "L_cps on the target domain on/off (Tab. VI)"
-          "da_weight", "weight of L_da (1)"
-          "cps_weight", "weight of each CPS term (1)"
-          "background", "fixed | learned: background score of the CPS classifier (fixed)"
-          "cps_ratio", "eta of the dynamic CPS threshold (0.6)"
-          "cps_bg_ratio", "the same ratio for the background channel (0.7)"
-          "cps_floor", "lower bound of the CPS threshold (0.2)"
-          "grl_gamma", "gamma of the DANN GRL schedule (10)"
-          "hidden1", "discriminator trunk width 1 (1024)"
-          "hidden2", "discriminator trunk width 2 (512)"
-          "dropout", "discriminator dropout (0.5)"
-          "balance_domains", "balance source/target pixels in L_da (off)"
-          "entropy_weighting", "entropy-weight the pixels of L_da (off)"
-          "mmd_kernels", "number of Gaussian kernels of MMD (5)"
-          "mmd_multiplier", "bandwidth ratio between MMD kernels (2)"
-          "mmd_samples", "pixels sampled per domain for MMD (256)"
-          "pamr_iterations", "PAMR iterations (10)"
-          "pamr_dilations", "PAMR dilations, comma-separated (1,2,4,8,12,24)"
-          "new_layer_lr_mult", "learning-rate multiplier of PLDA's layers (10)" ]
-
-    /// Sets one key from the CLI's `--set key=value`; an unknown key is an error listing the
-    /// keys. Ranges are checked by `validate` (called by `create`), so keys may come in any order.
-    let set (key: string) (value: string) (c: PldaConfig) : PldaConfig =
-        let k = key.Trim().ToLowerInvariant()
-        match k with
-        | "delta" -> { c with Delta = parseFloat k value }
-        | "assign" | "assignment" -> { c with Assignment = parseAssignment value }
-        | "simple_low" -> { c with SimpleLow = parseFloat k value }
-        | "discriminator" -> { c with Discriminator = parseDiscriminator value }
-        | "da" -> { c with DomainAdaptation = parseBool k value }
-        | "cps_s" -> { c with CpsSource = parseBool k value }
-        | "cps_t" -> { c with CpsTarget = parseBool k value }
-        | "da_weight" -> { c with DaWeight = parseFloat k value }
-        | "cps_weight" -> { c with CpsWeight = parseFloat k value }
-        | "background" -> { c with Background = parseBackground value }
-        | "cps_ratio" -> { c with CpsRatio = parseFloat k value }
-        | "cps_bg_ratio" -> { c with CpsBackgroundRatio = parseFloat k value }
-        | "cps_floor" -> { c with CpsFloor = parseFloat k value }
-        | "grl_gamma" -> { c with GrlGamma = parseFloat k value }
-        | "hidden1" -> { c with Hidden1 = parseInt k value }
-        | "hidden2" -> { c with Hidden2 = parseInt k value }
-        | "dropout" -> { c with Dropout = parseFloat k value }
-        | "balance_domains" -> { c with BalanceDomains = parseBool k value }
-        | "entropy_weighting" -> { c with EntropyWeighting = parseBool k value }
-        | "mmd_kernels" -> { c with MmdKernels = parseInt k value }
-        | "mmd_multiplier" -> { c with MmdMultiplier = parseFloat k value }
-        | "mmd_samples" -> { c with MmdSamples = parseInt k value }
-        | "pamr_iterations" -> { c with PamrIterations = parseInt k value }
-        | "pamr_dilations" ->
-            { c with PamrDilations = value.Split(',', StringSplitOptions.RemoveEmptyEntries ||| StringSplitOptions.TrimEntries) |> Array.map (parseInt k) |> List.ofArray }
-        | "new_layer_lr_mult" -> { c with NewLayerLrMult = parseFloat k value }
-        | _ ->
-            let valid = keys |> List.map (fun (n, d) -> sprintf "  %s: %s" n d) |> String.concat "\n"
-            invalidArg (nameof key) (sprintf "unknown PLDA key '%s'; valid keys:\n%s" key valid)
+    /// One `--set key=value`.
+    let set (key: string) (value: string) (c: PldaConfig) : PldaConfig = SettingsTable.set table key value c

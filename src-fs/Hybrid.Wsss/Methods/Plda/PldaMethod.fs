@@ -14,22 +14,17 @@ type Settings =
 
 let defaults = { Plda = PldaConfig.defaults; Baseline = CamBaseline.defaults }
 
-/// The baseline's `--set` keys (CamBaseline's).
-let private baselineKeys = [ "pooling", "gap|gmp"; "loss", "mlsm|bce"; "new_layer_lr", "float" ]
+/// PLDA's settings table: PLDA's rows, then the baseline's.
+let table: SettingsTable<Settings> =
+    { Method = "plda"
+      Defaults = defaults
+      Rows =
+        (PldaConfig.table.Rows |> List.map (Setting.within "" (fun s -> s.Plda) (fun c s -> { s with Plda = c })))
+        @ (CamBaseline.table.Rows |> List.map (Setting.within "" (fun s -> s.Baseline) (fun c s -> { s with Baseline = c })))
+      Validate = fun s -> PldaConfig.table.Validate s.Plda @ CamBaseline.table.Validate s.Baseline }
 
-/// Every `--set` key with its value form: PLDA's, then the baseline's.
-let settings = PldaConfig.keys @ baselineKeys
-
-/// `--set key=value`: PLDA's keys first, the baseline's otherwise; an unknown key lists both.
-let set (key: string) (value: string) (s: Settings) : Settings =
-    let k = key.Trim().ToLowerInvariant()
-    if PldaConfig.keys |> List.exists (fun (n, _) -> n = k) || k = "assignment" then
-        { s with Plda = PldaConfig.set k value s.Plda }
-    elif baselineKeys |> List.exists (fun (n, _) -> n = k) then
-        { s with Baseline = CamBaseline.set k value s.Baseline }
-    else
-        let valid = settings |> List.map fst |> String.concat ", "
-        invalidArg (nameof key) $"--set {key}={value} is not a setting of plda (valid: {valid})"
+/// One `--set key=value`.
+let set (key: string) (value: string) (s: Settings) : Settings = SettingsTable.set table key value s
 
 /// The CAM baseline network as PLDA sees it: split at the backbone's final feature, its loss
 /// the baseline's image-level loss on the pooled scores.
@@ -61,12 +56,11 @@ let entry (recipe: Recipe) : MethodEntry =
     { Name = "plda"
       Summary = "PLDA: pixel-level domain adaptation (multi-head GRL discriminator, MaskAssign, confident pseudo-supervision) on the CAM baseline"
       Recipe = recipe
-      Settings = settings
+      Settings = SettingsTable.schema table
       Train =
         fun ctx sets ->
-            let s = sets |> List.fold (fun c (k, v) -> set k v c) defaults
-            let run = build ctx.Env s
+            let run = build ctx.Env (SettingsTable.build table sets)
             Train.run ctx.Config run.Method ctx.Batches ctx.OnProgress (RunContext.periodicEval ctx run.Method) |> ignore
             if run.Diagnostics.Steps > 0 then ctx.Log $"plda diagnostics: {run.Diagnostics}"
-            run.Method, sprintf "%A" s
-      Build = fun env sets -> create env (sets |> List.fold (fun c (k, v) -> set k v c) defaults) }
+            run.Method
+      Build = fun env sets -> create env (SettingsTable.build table sets) }

@@ -29,12 +29,18 @@ type Config =
 
 let defaults = { Head = LargeFovConfig.DeepLabV1; NewLayerLr = 10.0 }
 
-let set (key: string) (value: string) (c: Config) =
-    match key.ToLowerInvariant(), value.ToLowerInvariant() with
-    | "head", "deeplab_v1" -> { c with Head = LargeFovConfig.DeepLabV1 }
-    | "head", "cosa" -> { c with Head = LargeFovConfig.CoSA }
-    | "new_layer_lr", v -> { c with NewLayerLr = Config.parseFloat key v }
-    | k, v -> Config.unknown "supervised" [ "head", "deeplab_v1|cosa"; "new_layer_lr", "float" ] k v
+/// The supervised network's settings table.
+let table: SettingsTable<Config> =
+    { Method = "supervised"
+      Defaults = defaults
+      Rows =
+        [ Setting.choice "head" "LargeFOV decoder: DeepLab v1's (1024 ch, dilation 12, 1x1 fc7) or CoSA's (512 ch, dilation 5, 3x3 fc7)" "DeepLab-LargeFOV; CoSA Sec. 4.1"
+              [ "deeplab_v1", LargeFovConfig.DeepLabV1; "cosa", LargeFovConfig.CoSA ] (fun c -> c.Head) (fun v c -> { c with Head = v })
+          Setting.float "new_layer_lr" "lr multiplier of the decoder over a pretrained backbone (1 when the backbone is new)" "x10, the papers' common practice"
+              Check.positive (fun c -> c.NewLayerLr) (fun v c -> { c with NewLayerLr = v }) ]
+      Validate = fun _ -> [] }
+
+let set (key: string) (value: string) (c: Config) = SettingsTable.set table key value c
 
 /// Cross entropy at the label resolution: logits are upsampled to the masks' size.
 let segmentationLoss (logits: Tensor) (masks: Tensor) =

@@ -1,0 +1,80 @@
+/// RunSpec, the typed value of a run (issue 21, point 1): its JSON form is lossless, and its
+/// validation sees every problem at once.
+module Hybrid.Wsss.Tests.RunSpecTests
+
+open System
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+open Hybrid.Wsss.Methods
+open Hybrid.Wsss.Runs
+open Hybrid.Wsss.Tests.Properties
+
+/// A valid-looking spec: a registered method, a few of its settings at values their table
+/// shows, any numbers and paths.
+let private specs =
+    gen {
+        let! entry = Gen.elements Registry.all
+        let rows = entry.Settings.Rows |> List.filter (fun r -> not (r.Default.StartsWith "("))
+        let! picked = Gen.subListOf rows
+        let! path = Gen.elements [ "data/fmnist-scenes"; "/tmp/a b/c"; "VOC2012" ]
+        let! labels = Gen.elements [ None; Some "runs/cam/labels" ]
+        let! weights = Gen.elements [ None; Some "w.safetensors" ]
+        let! steps = Gen.choose (1, 100000)
+        let! seed = Gen.choose (0, 1000)
+        let! batch = Gen.choose (1, 64)
+        let! crop = Gen.choose (16, 512)
+        let! lrExp = Gen.choose (-7, 0)
+        let! lrMant = Gen.choose (1, 999)
+        let! stride = Gen.elements [ 8; 16 ]
+        let! every = Gen.choose (1, 1000)
+        let! evalEvery = Gen.elements [ None; Some 50 ]
+        return
+            { Method = entry.Name
+              Data = path
+              Labels = labels
+              Backbone = "tiny_resnet"
+              OutputStride = stride
+              Weights = weights
+              Seed = seed
+              Steps = steps
+              BatchSize = batch
+              Crop = crop
+              Lr = float lrMant * Math.Pow(10.0, float lrExp) / 7.0
+              Settings = picked |> List.map (fun r -> r.Name, r.Default) },
+            { Execution.defaults with CheckpointEvery = every; EvalEvery = evalEvery; Device = "cpu"; Workers = seed % 4 }
+    }
+
+[<Tests>]
+let tests =
+    testList "RunSpec" [
+        property "run.json round trip: reading what was written gives the spec and execution back" (
+            Prop.forAll (Arb.fromGen specs) (fun (spec, exec) ->
+                let back, backExec = RunSpec.ofJson "run.json" (RunSpec.toJson spec exec)
+                back = spec && backExec = { exec with ScanImages = true }))
+
+        testCase "validation lists every problem of a spec at once" <| fun () ->
+            let entry = Registry.find "cosa"
+            let bad =
+                { RunSpec.defaults entry with
+                    Steps = 0
+                    BatchSize = -1
+                    Lr = nan
+                    OutputStride = 4
+                    Backbone = "nope"
+                    Data = "/no/such/folder"
+                    Settings = [ "gc", "maybe"; "nokey", "1" ] }
+            let ps = RunSpec.problems bad
+            for expected in [ "--steps 0"; "--batch-size -1"; "--lr NaN"; "--output-stride 4"; "--backbone nope"; "/no/such/folder"; "gc=maybe"; "'nokey'" ] do
+                Expect.exists ps (fun p -> p.Contains expected) $"names {expected}: %A{ps}"
+            Expect.exists (RunSpec.problems { bad with Lr = -1e-3 }) (fun p -> p.Contains "--lr -0.001") "a negative lr"
+            Expect.exists (RunSpec.problems { bad with Lr = infinity }) (fun p -> p.Contains "--lr") "an infinite lr"
+
+        testCase "differences name each field that differs, settings by their resolved values" <| fun () ->
+            let a = { RunSpec.defaults (Registry.find "cosa") with Settings = [ "gc", "false" ] }
+            Expect.isEmpty (RunSpec.differences a { a with Settings = [ "GC", "off" ] }) "the same settings, spelled otherwise"
+            Expect.isEmpty (RunSpec.differences a { a with Settings = [ "gc", "false"; "sa", "true" ] }) "a default given explicitly"
+            let d = RunSpec.differences a { a with Steps = 10; Settings = [ "gc", "true" ] }
+            // gc and guidance are two keys of one field: both show the change
+            Expect.equal d [ "--steps 10 (run.json: 3000)"; "--set gc=true (run.json: false)"; "--set guidance=spl (run.json: none)" ] "the differences"
+    ]
