@@ -230,6 +230,14 @@ let tests =
             finally
                 Directory.Delete(legacy, true)
 
+        testCase "--backbone resnet18_imagenet starts from ImageNet unless --weights says otherwise" <| fun () ->
+            let parser = ArgumentParser.Create<Commands.TrainCmd.Args>(programName = "hybrid train")
+            let weights argv = let spec, _, _, _ = Commands.TrainCmd.request (parser.ParseCommandLine argv) in spec.Weights
+            Expect.equal (weights [| "--method"; "cam"; "--backbone"; "resnet18_imagenet" |]) (Some "imagenet") "the default"
+            Expect.equal (weights [| "--method"; "cam"; "--backbone"; "resnet18_imagenet"; "--weights"; "none" |]) None "--weights none"
+            Expect.equal (weights [| "--method"; "cam" |]) None "tiny_resnet: random init"
+            Expect.equal (weights [| "--method"; "cam"; "--weights"; "w.pth" |]) (Some "w.pth") "a file"
+
         testCase "train --spec trains the run a run.json describes" <| fun () ->
             let _, run = fixture.Force()
             let out = temp "from-spec"

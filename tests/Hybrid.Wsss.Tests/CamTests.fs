@@ -1,11 +1,15 @@
-/// Tensor CAM pieces: normalisation, seeds, pseudo labels, multi-scale fusion.
+/// Tensor CAM pieces: normalisation, seeds, pseudo labels, multi-scale fusion; the CAM
+/// baseline's pooling setting as the C# classifier's.
 module Hybrid.Wsss.Tests.CamTests
 
 open Expecto
 open FsCheck
 open FsCheck.FSharp
 open TorchSharp
+open Hybrid.Vision.Heads
 open Hybrid.Wsss
+open Hybrid.Wsss.Training
+open Hybrid.Wsss.Methods.Cam
 open Hybrid.Wsss.Tests.Properties
 open Hybrid.TestSupport.Expectations
 open Hybrid.Wsss.Tests.TensorValues
@@ -66,4 +70,25 @@ let tests =
             Expect.isTrue (v |> Array.forall (fun x -> x >= 0.0f && x <= 1.0f + 1e-6f)) "v |> Array.forall (fun x -> x >= 0.0f && x <= 1.0f + 1e-6f)"
             // image 0 has no class 2: its map is zero
             Expect.isTrue (v[16 * 12 .. 2 * 16 * 12 - 1] |> Array.forall (fun x -> x = 0.0f)) "v[16 * 12 .. 2 * 16 * 12 - 1] |> Array.forall (fun x -> x = 0.0f)"
+
+        // Pooling lives once, in CamClassifier: the setting is its CamPooling, and the
+        // baseline's image scores are W applied to the pooled backbone feature (for GAP also
+        // the mean of the raw maps, for GMP not the max of the maps).
+        testCase "the CAM baseline's pooling setting is the C# classifier's pooling" <| fun () ->
+            let env = MethodEnv.onCpu [| "background"; "a"; "b"; "c" |] "tiny_resnet" 32 1
+            torch.manual_seed 5L |> ignore
+            for name, pooling in [ "gap", CamPooling.Gap; "gmp", CamPooling.Gmp ] do
+                use _s = torch.NewDisposeScope()
+                let cfg = CamBaseline.set "pooling" name CamBaseline.defaults
+                Expect.equal cfg.Pooling pooling $"pooling={name}"
+                use net = CamBaseline.network env cfg
+                Expect.equal net.Classifier.Pooling pooling $"the classifier of pooling={name}"
+                let images = torch.randn([| 2L; 3L; 32L; 32L |])
+                let r = net.Run images
+                let f = r.Features.Final                                     // (B, D, h, w)
+                let pooled = if pooling = CamPooling.Gap then f.mean([| 2L; 3L |]) else f.amax([| 2L; 3L |]) // (B, D)
+                let expected = pooled.matmul(net.Classifier.Weight.t())      // (B, K)
+                Expect.isTrue (r.Scores.allclose(expected, 1e-4, 1e-5)) $"{name}: scores = W . pooled features"
+                let viaMaps = if pooling = CamPooling.Gap then r.Maps.mean([| 2L; 3L |]) else r.Maps.amax([| 2L; 3L |]) // (B, K)
+                Expect.equal (r.Scores.allclose(viaMaps, 1e-4, 1e-5)) (pooling = CamPooling.Gap) $"{name}: scores = pooled maps only for GAP"
     ]

@@ -9,6 +9,7 @@ open Hybrid.Wsss.Tests.SingleThread
 open TorchSharp
 open Hybrid.Torch.Optim
 open Hybrid.Vision.Backbones
+open Hybrid.Vision.Heads
 open Hybrid.Wsss
 open Hybrid.Wsss.Schedules
 open Hybrid.Wsss.Training
@@ -41,9 +42,9 @@ let tests =
                 let wGrad, bGrad, names = gradientsOf "s2c" { tiny with ContrastiveSeparation = false }
                 Expect.contains names "s2c" "the s2c term"
                 Expect.isTrue (wGrad.IsSome && wGrad.Value > 0.0f && bGrad > 0.0f) "wGrad.IsSome && wGrad.Value > 0.0f && bGrad > 0.0f"
-                let wGrad, bGrad, _ = gradientsOf "s2c" { tiny with ContrastiveSeparation = false; Detach = DetachWeights }
+                let wGrad, bGrad, _ = gradientsOf "s2c" { tiny with ContrastiveSeparation = false; Detach = CamDetach.Weights }
                 Expect.isTrue ((wGrad |> Option.defaultValue 0.0f) = 0.0f && bGrad > 0.0f) "(wGrad |> Option.defaultValue 0.0f) = 0.0f && bGrad > 0.0f"
-                let wGrad, bGrad, _ = gradientsOf "s2c" { tiny with ContrastiveSeparation = false; Detach = DetachFeatures }
+                let wGrad, bGrad, _ = gradientsOf "s2c" { tiny with ContrastiveSeparation = false; Detach = CamDetach.Features }
                 Expect.isTrue (wGrad.IsSome && wGrad.Value > 0.0f && bGrad = 0.0f) "wGrad.IsSome && wGrad.Value > 0.0f && bGrad = 0.0f"
 
         testCase "the assignment network never receives gradients and follows the online one by EMA" <| fun () ->
@@ -146,7 +147,7 @@ let tests =
                 |> CosaConfig.set "dt" "off"
                 |> CosaConfig.set "csc-form" "infonce"
             Expect.equal cfg.Guidance NoGuidance "cfg.Guidance"
-            Expect.equal cfg.Detach DetachWeights "cfg.Detach"
+            Expect.equal cfg.Detach CamDetach.Weights "cfg.Detach"
             Expect.equal cfg.PseudoScales [ 1.0; 0.5 ] "cfg.PseudoScales"
             Expect.isFalse cfg.DynamicThreshold "cfg.DynamicThreshold"
             Expect.equal cfg.SeparationForm SupervisedInfoNce "cfg.SeparationForm"

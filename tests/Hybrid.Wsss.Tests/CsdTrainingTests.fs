@@ -126,7 +126,7 @@ let tests =
             Expect.equal (c.FeatherRadius, c.BackgroundWindow, c.MinForegroundPixels) (3, Some 8, 4) "(c.FeatherRadius, c.BackgroundWindow, c.MinForegroundPixels)"
             Expect.equal c.Cooccurrence ({ Diagonal = ZeroDiagonal; Estimate = SmoothedSoftmax 0.2 }) "c.Cooccurrence"
             Expect.equal c.SourceMask MethodPseudo "c.SourceMask"
-            Expect.equal c.Baseline.Pooling Cam.Gmp "c.Baseline.Pooling"
+            Expect.equal c.Baseline.Pooling Hybrid.Vision.Heads.CamPooling.Gmp "c.Baseline.Pooling"
             Expect.equal c.Stage1 (FromRun "runs/Cam-600") "c.Stage1"
             Expect.equal ((CsdConfig.set "mask_threshold" "0.4" c).SourceMask) (CamThreshold 0.4) "(CsdConfig.set 'mask_threshold' '0.4' c).SourceMask"
             Expect.equal ((CsdConfig.set "source_masks" "gt_oracle" c).SourceMask) GroundTruthOracle "(CsdConfig.set 'source_masks' 'gt_oracle' c).SourceMask"

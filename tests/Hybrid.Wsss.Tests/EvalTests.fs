@@ -4,6 +4,7 @@ open System
 open Expecto
 open FsCheck
 open FsCheck.FSharp
+open Hybrid.Data
 open Hybrid.Wsss
 open Hybrid.Wsss.Eval
 open Hybrid.Wsss.Tests.Generators
@@ -30,7 +31,7 @@ let tests =
         // pixel accuracy 4/6.
         testCase "metrics match a hand-computed example" <| fun () ->
             let cm = ConfusionMatrix.ofLabels 3 [| 0; 0; 1; 1; 2; 2; 255 |] [| 0; 1; 1; 1; 2; 0; 2 |]
-            let r = Metrics.evaluate Val Segmentation cm
+            let r = Metrics.evaluate VocSplit.Val Segmentation cm
             let expect (xs: float[]) (ys: float[]) = Array.iter2 (fun (x: float) y -> equalRounded 14 y x "y") xs ys
             expect [| 1.0 / 3.0; 2.0 / 3.0; 0.5 |] (Metrics.iou cm)
             expect [| 0.5; 2.0 / 3.0; 1.0 |] (Metrics.precision cm)
@@ -38,7 +39,7 @@ let tests =
             equalRounded 14 r.MeanIoU 0.5 "r.MeanIoU"
             equalRounded 14 r.ForegroundIoU 0.6 "r.ForegroundIoU"
             equalRounded 14 r.PixelAccuracy (4.0 / 6.0) "r.PixelAccuracy"
-            Expect.equal r.Split Val "r.Split"
+            Expect.equal r.Split VocSplit.Val "r.Split"
             Expect.equal (ConfusionMatrix.total cm) 6L "ConfusionMatrix.total cm"
             Expect.equal (Metrics.describe r) "val segmentation: mIoU 50.00 fg-IoU 60.00 P 72.22 R 66.67 acc 66.67" "Metrics.describe r"
 
@@ -58,7 +59,7 @@ let tests =
 
         property "a prediction equal to the ground truth scores 1" (
             Prop.forAll (Arb.fromGen labelArray) (fun (c, gt) ->
-                let r = Metrics.evaluate Val Segmentation (ConfusionMatrix.ofLabels c gt gt)
+                let r = Metrics.evaluate VocSplit.Val Segmentation (ConfusionMatrix.ofLabels c gt gt)
                 let hasFg = gt |> Array.exists (fun g -> g <> 0 && g <> 255)
                 r.MeanIoU = 1.0 && r.PixelAccuracy = 1.0 && (not hasFg || r.ForegroundIoU = 1.0)))
 
@@ -107,13 +108,13 @@ let tests =
             }
             Prop.forAll (Arb.fromGen gen) (fun images ->
                 let thresholds = [ 0.1; 0.3; 0.5; 0.7 ]
-                let swept = ThresholdSweep.sweepCams Train 21 thresholds images
+                let swept = ThresholdSweep.sweepCams VocSplit.Train 21 thresholds images
                 let direct t =
                     images
                     |> List.fold (fun cm (cams, gt) -> ConfusionMatrix.accumulate gt (ThresholdSweep.seeds t cams) cm) (ConfusionMatrix.empty 21)
                 let key (p: SweepPoint) = if Double.IsNaN p.Result.MeanIoU then -infinity else p.Result.MeanIoU
                 swept.Curve |> List.map (fun p -> p.Threshold) = thresholds
-                && swept.Curve |> List.forall (fun p -> p.Result.Confusion = direct p.Threshold && p.Result.Split = Train)
+                && swept.Curve |> List.forall (fun p -> p.Result.Confusion = direct p.Threshold && p.Result.Split = VocSplit.Train)
                 && swept.Curve |> List.forall (fun p -> key p <= key swept.Best)))
 
         // One 1x4 image of class 5 with activations [0.9; 0.6; 0.35; 0.1] and GT [5; 5; 0; 0]:
@@ -121,10 +122,10 @@ let tests =
         // threshold in [0.35, 0.6) is perfect and the sweep picks the lowest of them, 0.35.
         testCase "the sweep finds the threshold separating object and background" <| fun () ->
             let cams = ClassMaps.create 1 4 [| 5 |] [| 0.9; 0.6; 0.35; 0.1 |]
-            let r = ThresholdSweep.sweepCams Val 6 ThresholdSweep.defaultThresholds [ cams, [| 5; 5; 0; 0 |] ]
+            let r = ThresholdSweep.sweepCams VocSplit.Val 6 ThresholdSweep.defaultThresholds [ cams, [| 5; 5; 0; 0 |] ]
             equalRounded 12 r.Best.Threshold 0.35 "r.Best.Threshold"
             Expect.equal r.Best.Result.MeanIoU 1.0 "r.Best.Result.MeanIoU"
             Expect.equal r.Curve.Length 19 "r.Curve.Length"
-            Expect.equal r.Best.Result.Split Val "r.Best.Result.Split"
+            Expect.equal r.Best.Result.Split VocSplit.Val "r.Best.Result.Split"
             Expect.equal r.Best.Result.Scored CamSeeds "r.Best.Result.Scored"
     ]

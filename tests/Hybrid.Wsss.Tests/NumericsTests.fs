@@ -73,6 +73,24 @@ let tests =
             for (df, t), expected in cases do
                 close 1e-12 expected (SpecialFunctions.studentTCdf df t)
 
+        // Rosetta Code's SplitMix64 sequence from 1234567 (Hybrid.Data.Tests.RngTests pins the
+        // C# SplitMix64 to it too): the F# generator draws from that one SplitMix64.
+        testCase "the generator draws the SplitMix64 reference sequence, as Hybrid.Data.SplitMix64 does" <| fun () ->
+            let mutable rng = Rng.create 1234567L
+            let draws =
+                Array.init 5 (fun _ ->
+                    let bits, next = Rng.nextUInt64 rng
+                    rng <- next
+                    bits)
+            Expect.equal draws [| 6457827717110365317UL; 3203168211198807973UL; 9817491932198370423UL; 4593380528125082431UL; 16408922859458223821UL |] "Rng from 1234567"
+            for seed in [ 0L; 42L; -7L; Int64.MaxValue ] do
+                let mutable state = uint64 seed
+                let mutable r = Rng.create seed
+                for i in 0 .. 9 do
+                    let bits, next = Rng.nextUInt64 r
+                    r <- next
+                    Expect.equal bits (Hybrid.Data.SplitMix64.Next(&state)) (sprintf "seed %d, draw %d" seed i)
+
         testCase "the generator replays from a seed and draws floats in the unit interval" <| fun () ->
             let draw seed =
                 let mutable rng = Rng.create seed

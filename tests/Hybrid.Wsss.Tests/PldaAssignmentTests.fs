@@ -5,6 +5,7 @@ open Expecto
 open FsCheck
 open FsCheck.FSharp
 open TorchSharp
+open Hybrid.Vision
 open Hybrid.Wsss
 open Hybrid.Wsss.Methods.Plda
 open Hybrid.Wsss.Tests.Properties
@@ -54,7 +55,7 @@ let private invariants (p: Problem) (delta: float) (ncam: float32[]) (tcam: floa
             let j = bi * hw + i
             if src[j] && tgt[j] then fail (sprintf "pixel %d is both source and target" j)
             // domain labels mirror the masks; head is -1 exactly where unassigned
-            let expected = if src[j] then 0L elif tgt[j] then 1L else 255L
+            let expected = if src[j] then DomainAdversarialLoss.Source elif tgt[j] then DomainAdversarialLoss.Target else DomainAdversarialLoss.Ignore
             if dom[j] <> expected then fail (sprintf "domain label %d at %d, masks say %d" dom[j] j expected)
             if (head[j] = -1L) <> (not src[j] && not tgt[j]) then fail (sprintf "head %d at %d disagrees with the masks" head[j] j)
             // an assigned pixel lies in the support of a present class of its CAM, above delta, and its head is that class
@@ -131,6 +132,21 @@ let tests =
             let erasedCells = erased.eq(0.0).to_type(ScalarType.Float32).amin ([| 1L |], keepdim = true) // (B, 1, H, W)
             let pooled = torch.nn.functional.avg_pool2d (erasedCells, 8L)          // (B, 1, h, w)
             Expect.equal (bools (pooled.squeeze(1L).eq 1.0)) src "bools (pooled.squeeze(1L).eq 1.0)"
+
+        // The domain labels and heads are DomainAdversarialLoss's (one definition): a hand-made
+        // SimpleAssign gives the loss's labels, and AssignHeads turns them into per-head labels.
+        testCase "the domain map and heads are the domain loss's labels" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            // one image, two classes, four pixels; best classes 1, 0, 0, 0 at 0.8, 0.5, 0.1, 0.9
+            let ncam = torch.tensor ([| 0.1f; 0.5f; 0.0f; 0.9f;   0.8f; 0.3f; 0.1f; 0.2f |], [| 1L; 2L; 1L; 4L |])
+            let d = DomainAssignment.simpleAssign 0.6 0.2 ncam
+            let sl, tl, il = DomainAdversarialLoss.Source, DomainAdversarialLoss.Target, DomainAdversarialLoss.Ignore
+            Expect.equal (sl, tl, il) (0L, 1L, 255L) "0 source, 1 target, 255 neither"
+            Expect.equal (longs d.Domain) [| sl; tl; il; sl |] "source above 0.6, target in (0.2, 0.6], else ignored"
+            Expect.equal (longs d.Head) [| 1L; 0L; -1L; 0L |] "the argmax class, -1 unassigned"
+            Expect.equal (longs (DomainAdversarialLoss.HeadsFromCam(ncam, d.Source.logical_or d.Target))) (longs d.Head) "the loss's heads"
+            let perHead = DomainAdversarialLoss.AssignHeads(d.Domain, d.Head, 2) // (1, 2, 1, 4)
+            Expect.equal (longs perHead) [| il; tl; il; sl;   sl; il; il; il |] "head k labels its own pixels only"
 
         testCase "class activation distribution sums to one where a class is active" <| fun () ->
             use scope = torch.NewDisposeScope()

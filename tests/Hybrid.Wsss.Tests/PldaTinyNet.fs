@@ -35,7 +35,7 @@ let network (classes: int) : CamNetwork =
       Classes = classes
       Features = fun images -> net.Backbone.forward images              // (B, 16, H/8, W/8)
       Scores = fun f -> net.Classifier.forward f                         // (B, K, h, w)
-      Losses = fun _ batch _ scores -> [ "cls", Losses.multilabelSoftMargin (Cam.pool Cam.Gap scores) batch.Labels ]
+      Losses = fun _ batch _ scores -> [ "cls", Losses.multilabelSoftMargin (scores.mean([| 2L; 3L |])) batch.Labels ] // GAP of the maps (B, K)
       Predict = Predictor.none }
 
 /// A random batch of 32x32 images with multi-hot labels (>= 1 class each) and random GT masks.

@@ -70,6 +70,13 @@ let tests =
             Expect.exists (RunSpec.problems { bad with Lr = -1e-3 }) (fun p -> p.Contains "--lr -0.001") "a negative lr"
             Expect.exists (RunSpec.problems { bad with Lr = infinity }) (fun p -> p.Contains "--lr") "an infinite lr"
 
+        testCase "--weights imagenet belongs to resnet18_imagenet, whose default start it is" <| fun () ->
+            let b = RunSpec.defaults (Registry.find "cam")
+            Expect.equal (RunSpec.defaultWeights "resnet18_imagenet") (Some RunSpec.imagenetWeights) "resnet18_imagenet starts from ImageNet"
+            Expect.equal (RunSpec.defaultWeights "tiny_resnet") None "others from random init"
+            Expect.exists (RunSpec.problems { b with Weights = Some "imagenet" }) (fun p -> p.Contains "only the resnet18_imagenet backbone") "refused for tiny_resnet"
+            Expect.isFalse (RunSpec.problems { b with Backbone = "resnet18_imagenet"; Weights = Some "imagenet" } |> List.exists (fun p -> p.Contains "weights")) "accepted for resnet18_imagenet"
+
         testCase "differences name each field that differs, settings by their resolved values" <| fun () ->
             let a = { RunSpec.defaults (Registry.find "cosa") with Settings = [ "gc", "false" ] }
             Expect.isEmpty (RunSpec.differences a { a with Settings = [ "GC", "off" ] }) "the same settings, spelled otherwise"

@@ -7,6 +7,7 @@ open System
 open System.IO
 open Expecto
 open TorchSharp
+open Hybrid.Data
 open Hybrid.Wsss
 open Hybrid.Wsss.Eval
 open Hybrid.Wsss.Training
@@ -30,8 +31,8 @@ let tests =
             let first = losses |> List.take 4 |> List.averageBy total
             let last = losses |> List.skip 20 |> List.averageBy total
             Expect.isTrue (last < first) ($"loss should fall: first steps {first:F4}, last steps {last:F4}")
-            let sweep = Evaluate.camSeeds Val 11 m.Predict Evaluate.Scales.single [ 0.2; 0.4 ] (DataSource.evalBatches torch.CPU (TinyScenes.valSet ()) 4)
-            Expect.equal sweep.Best.Result.Split Val "sweep.Best.Result.Split"
+            let sweep = Evaluate.camSeeds VocSplit.Val 11 m.Predict Evaluate.Scales.single [ 0.2; 0.4 ] (DataSource.evalBatches torch.CPU (TinyScenes.valSet ()) 4)
+            Expect.equal sweep.Best.Result.Split VocSplit.Val "sweep.Best.Result.Split"
             Expect.equal sweep.Curve.Length 2 "sweep.Curve.Length"
             inRange sweep.Best.Result.MeanIoU 0.0 1.0 "sweep.Best.Result.MeanIoU"
             m.Model.Dispose()
@@ -43,7 +44,7 @@ let tests =
             let first = losses |> List.take 4 |> List.averageBy total
             let last = losses |> List.skip 20 |> List.averageBy total
             Expect.isTrue (last < first) ($"loss should fall: first steps {first:F4}, last steps {last:F4}")
-            let r = Evaluate.segmentation Val 11 m.Predict Evaluate.Scales.single (DataSource.evalBatches torch.CPU (TinyScenes.valSet ()) 4)
+            let r = Evaluate.segmentation VocSplit.Val 11 m.Predict Evaluate.Scales.single (DataSource.evalBatches torch.CPU (TinyScenes.valSet ()) 4)
             Expect.equal r.Scored Segmentation "r.Scored"
             m.Model.Dispose()
 

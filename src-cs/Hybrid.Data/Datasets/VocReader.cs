@@ -3,7 +3,8 @@ using System.Xml.Linq;
 
 namespace Hybrid.Data;
 
-/// <summary>The image lists of ImageSets/Segmentation.</summary>
+/// <summary>The image lists of ImageSets/Segmentation: the one split type, also the split an
+/// evaluation result names (<see cref="VocReader.SplitFileName"/> is its name) and the CLI's --split.</summary>
 public enum VocSplit
 {
     Train,

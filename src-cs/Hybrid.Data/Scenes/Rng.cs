@@ -1,7 +1,7 @@
 namespace Hybrid.Data;
 
 /// <summary>
-/// xoshiro256** (Blackman and Vigna, 2018), seeded through SplitMix64. An explicit algorithm
+/// xoshiro256** (Blackman and Vigna, 2018), seeded through <see cref="SplitMix64"/>. An explicit algorithm
 /// so that generated data are identical across runtimes; one instance per image, seeded from
 /// (seed, stream, index), keeps parallel generation deterministic.
 /// </summary>
@@ -12,29 +12,21 @@ public sealed class Rng
     public Rng(ulong seed)
     {
         ulong x = seed;
-        _s0 = SplitMix(ref x);
-        _s1 = SplitMix(ref x);
-        _s2 = SplitMix(ref x);
-        _s3 = SplitMix(ref x);
+        _s0 = SplitMix64.Next(ref x);
+        _s1 = SplitMix64.Next(ref x);
+        _s2 = SplitMix64.Next(ref x);
+        _s3 = SplitMix64.Next(ref x);
     }
 
     /// <summary>An independent generator for item <paramref name="index"/> of stream <paramref name="stream"/>.</summary>
     public static Rng For(long seed, ulong stream, long index)
     {
         ulong x = unchecked((ulong)seed);
-        ulong a = SplitMix(ref x);
+        ulong a = SplitMix64.Next(ref x);
         x = a ^ (stream * 0xD1B54A32D192ED03UL);
-        ulong b = SplitMix(ref x);
+        ulong b = SplitMix64.Next(ref x);
         x = b ^ unchecked((ulong)index * 0x8CB92BA72F3D8DD7UL);
-        return new Rng(SplitMix(ref x));
-    }
-
-    private static ulong SplitMix(ref ulong x)
-    {
-        ulong z = x += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
+        return new Rng(SplitMix64.Next(ref x));
     }
 
     public ulong NextUInt64()

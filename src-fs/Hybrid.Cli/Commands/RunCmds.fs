@@ -25,19 +25,12 @@ type Output =
     /// a folder of label PNGs (pseudo masks written by `labels`, a stage of AuxSegNet+, ...)
     | Masks
 
-type SplitArg =
-    | Train
-    | Val
-
-let private vocSplit = function Train -> VocSplit.Train | Val -> VocSplit.Val
-let private split = function Train -> Split.Train | Val -> Split.Val
-
 type EvalArgs =
     | [<MainCommand; Mandatory>] Output of Output
     | Run of dir: string
     | Labels of dir: string
     | Data of dir: string
-    | Split of SplitArg
+    | Split of VocSplit
     | Tta
     | Crf
     | Device of name: string
@@ -55,10 +48,10 @@ type EvalArgs =
 
 /// Scores a folder of label PNGs (palette indices: 0..K, 255 ignore) against a split's ground
 /// truth; every image of the split needs its PNG.
-let scoreMasks (labels: string) (data: string) (sp: SplitArg) : string[] * EvalResult =
+let scoreMasks (labels: string) (data: string) (sp: VocSplit) : string[] * EvalResult =
     let folder = if Directory.Exists(Path.Combine(labels, "SegmentationClass")) then Path.Combine(labels, "SegmentationClass") else labels
     if not (Directory.Exists folder) then raise (DirectoryNotFoundException $"label folder not found: {labels}")
-    let ds = DataSource.openSplit data (vocSplit sp) None
+    let ds = DataSource.openSplit data sp None
     if not ds.HasMasks then invalidOp $"{data} has no ground-truth masks for the {sp} split to score against"
     let classNames = ds.ClassNames |> Array.ofSeq
     let acc = ConfusionAccumulator(classNames.Length)
@@ -76,7 +69,7 @@ let scoreMasks (labels: string) (data: string) (sp: SplitArg) : string[] * EvalR
     if missing.Count > 0 then
         let first = missing |> Seq.truncate 5 |> String.concat ", "
         raise (FileNotFoundException $"{missing.Count} of {ds.Count} {sp} images have no label PNG in {folder} (first: {first})")
-    let r = Metrics.evaluate (split sp) PseudoMasks (acc.Snapshot())
+    let r = Metrics.evaluate sp PseudoMasks (acc.Snapshot())
     Say.info $"{ds.Count} label PNGs of {folder} scored against the {sp} ground truth of {data}"
     classNames, r
 
@@ -85,23 +78,23 @@ let private evalRun (a: ParseResults<EvalArgs>) =
     let dir = match a.TryGetResult Run with Some d -> d | None -> invalidArg "run" "eval cam|pseudo|seg needs --run RUN"
     let device = DeviceOption.resolve (a.TryGetResult EvalArgs.Device)
     let spec, m, classNames = restore device dir
-    let sp = a.GetResult(Split, Val)
-    let ds = DataSource.openSplit spec.Data (vocSplit sp) None
+    let sp = a.GetResult(Split, VocSplit.Val)
+    let ds = DataSource.openSplit spec.Data sp None
     let batches () = DataSource.evalBatches device ds 16
     let c = classNames.Length
     let text =
         match a.GetResult Output with
         | Cam ->
-            let s = Evaluate.camSeeds (split sp) c m.Predict Evaluate.Scales.multi ThresholdSweep.defaultThresholds (batches ())
+            let s = Evaluate.camSeeds sp c m.Predict Evaluate.Scales.multi ThresholdSweep.defaultThresholds (batches ())
             Markdown.perClass classNames s.Best.Result + "\n" + Markdown.sweep s
-        | Pseudo -> Markdown.perClass classNames (Evaluate.pseudo (split sp) c m.Predict (batches ()))
+        | Pseudo -> Markdown.perClass classNames (Evaluate.pseudo sp c m.Predict (batches ()))
         | Seg ->
             let scales = if a.Contains Tta then Evaluate.Scales.multi else Evaluate.Scales.single
             let crf = if a.Contains Crf then Some CrfPreset.DeepLabLargeFov else None
-            Markdown.perClass classNames (Evaluate.segmentationWith crf (split sp) c m.Predict scales (batches ()))
+            Markdown.perClass classNames (Evaluate.segmentationWith crf sp c m.Predict scales (batches ()))
         | Masks -> invalidArg "output" "eval masks scores a label folder: --labels DIR, not --run"
     printfn "%s" text
-    let name = $"eval-{(a.GetResult Output).ToString().ToLowerInvariant()}-{(split sp).ToString().ToLowerInvariant()}.md"
+    let name = $"eval-{(a.GetResult Output).ToString().ToLowerInvariant()}-{VocReader.SplitFileName sp}.md"
     File.WriteAllText(Path.Combine(dir, name), text)
     Say.info $"written to {Path.Combine(dir, name)}"
     0
@@ -110,11 +103,11 @@ let eval (a: ParseResults<EvalArgs>) =
     match a.GetResult Output with
     | Masks ->
         let labels = match a.TryGetResult Labels with Some d -> d | None -> invalidArg "labels" "eval masks needs --labels DIR"
-        let sp = a.GetResult(Split, Train)
+        let sp = a.GetResult(Split, VocSplit.Train)
         let classNames, r = scoreMasks labels (a.GetResult(Data, "data/fmnist-scenes")) sp
         let text = Markdown.perClass classNames r
         printfn "%s" text
-        let out = Path.Combine(labels, $"eval-masks-{(split sp).ToString().ToLowerInvariant()}.md")
+        let out = Path.Combine(labels, $"eval-masks-{VocReader.SplitFileName sp}.md")
         File.WriteAllText(out, text)
         Say.info $"written to {out}"
         0
@@ -123,7 +116,7 @@ let eval (a: ParseResults<EvalArgs>) =
 type LabelsArgs =
     | [<Mandatory>] Run of dir: string
     | [<Mandatory>] Out of dir: string
-    | Split of SplitArg
+    | Split of VocSplit
     | Threshold of float
     | Device of name: string
     interface IArgParserTemplate with
@@ -150,7 +143,7 @@ let labels (a: ParseResults<LabelsArgs>) =
     let device = DeviceOption.resolve (a.TryGetResult LabelsArgs.Device)
     let spec, m, _ = restore device dir
     let out = a.GetResult Out
-    let ds = DataSource.openSplit spec.Data (vocSplit (a.GetResult(Split, Train))) None
+    let ds = DataSource.openSplit spec.Data (a.GetResult(Split, VocSplit.Train)) None
     let t = a.GetResult(Threshold, 0.3)
     let predict (b: Batch) =
         match m.Predict.Pseudo with

@@ -40,7 +40,7 @@ type Args =
             | Data _ -> "dataset folder in VOC layout (default data/fmnist-scenes)"
             | Backbone _ -> "backbone name (default: the small CPU backbone; `hybrid backbones` lists them)"
             | Output_Stride _ -> "backbone output stride 8 or 16 (default 8)"
-            | Weights _ -> "pretrained backbone weights (.pth, .safetensors, or a run's checkpoint)"
+            | Weights _ -> "backbone weights: a .pth, .safetensors or a run's checkpoint; imagenet (resnet18_imagenet's ImageNet weights, its default); none (random init)"
             | Config _ -> "JSON file of method settings {\"key\": value, ...}, applied before --set"
             | Set _ -> "one method setting: key=value (repeatable; `hybrid settings METHOD` lists the keys)"
             | Seed _ -> "seed (default 0)"
@@ -94,7 +94,13 @@ let specOf (args: ParseResults<Args>) (b: RunSpec) : RunSpec =
         Labels = (match args.TryGetResult Labels with Some l -> Some l | None -> b.Labels)
         Backbone = args.GetResult(Backbone, b.Backbone)
         OutputStride = args.GetResult(Output_Stride, b.OutputStride)
-        Weights = (match args.TryGetResult Weights with Some w -> Some w | None -> b.Weights)
+        Weights =
+            match args.TryGetResult Weights, args.TryGetResult Backbone with
+            | Some w, _ when w.Trim().ToLowerInvariant() = "none" -> None
+            | Some w, _ -> Some w
+            // another backbone given: its own default start (ImageNet's for resnet18_imagenet)
+            | None, Some bb when bb <> b.Backbone -> RunSpec.defaultWeights bb
+            | None, _ -> b.Weights
         Seed = args.GetResult(Seed, b.Seed)
         Steps = args.GetResult(Steps, b.Steps)
         BatchSize = args.GetResult(Batch_Size, b.BatchSize)

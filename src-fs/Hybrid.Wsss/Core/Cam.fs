@@ -1,33 +1,12 @@
-/// Class activation maps on tensors: computing, pooling, normalising, multi-scale fusion,
-/// seeds and pseudo labels. K foreground classes; labels (B, K) multi-hot.
+/// Class activation maps on tensors: normalising, multi-scale fusion, seeds and pseudo labels.
+/// K foreground classes; labels (B, K) multi-hot. The maps themselves (W . F) and the
+/// image-level pooling are Hybrid.Vision.Heads.CamClassifier's (RawCam, Cam, forward).
 module Hybrid.Wsss.Cam
 
 open TorchSharp
 open Hybrid.Wsss
 
 type private F = torch.nn.functional
-
-/// Image-level score pooling of a CAM (MAP.md: GAP for PLDA and AuxSegNet+, GMP for CoSA).
-type Pooling =
-    | Gap
-    | Gmp
-
-/// CAM_c = W_c . F at every position (no ReLU: the raw class scores): features (B, D, h, w),
-/// weights (K, D) -> (B, K, h, w).
-let scores (features: Tensor) (weights: Tensor) : Tensor =
-    use w = weights.view(weights.size 0, weights.size 1, 1L, 1L)   // (K, D, 1, 1)
-    F.conv2d(features, w)                                            // (B, K, h, w)
-
-/// The CAM proper: relu(W . F), (B, K, h, w).
-let compute (features: Tensor) (weights: Tensor) : Tensor =
-    use s = scores features weights
-    s.relu()
-
-/// Image-level scores (B, K) from score maps (B, K, h, w).
-let pool (pooling: Pooling) (maps: Tensor) : Tensor =
-    match pooling with
-    | Gap -> maps.mean([| 2L; 3L |])
-    | Gmp -> maps.amax([| 2L; 3L |])
 
 /// Zeroes the maps of absent classes: maps (B, K, h, w), labels (B, K).
 let restrict (maps: Tensor) (labels: Tensor) : Tensor =

@@ -1,13 +1,7 @@
 namespace Hybrid.Wsss.Eval
 
 open System
-
-/// The data split a result was scored on (CAM papers differ here: always say which).
-type Split =
-    | Train
-    | TrainAug
-    | Val
-    | Test
+open Hybrid.Data
 
 /// Which output was scored.
 type Scored =
@@ -28,7 +22,8 @@ type ClassScore =
 
 /// An evaluation result; it always carries the split and the output scored.
 type EvalResult =
-    { Split: Split
+    { /// The data split scored (CAM papers differ here: always say which).
+      Split: VocSplit
       Scored: Scored
       Confusion: ConfusionMatrix
       PerClass: ClassScore[]
@@ -105,7 +100,7 @@ module Metrics =
         ratio diag (ConfusionMatrix.total cm)
 
     /// All metrics of a confusion matrix, labelled with the split and the output scored.
-    let evaluate (split: Split) (scored: Scored) (cm: ConfusionMatrix) : EvalResult =
+    let evaluate (split: VocSplit) (scored: Scored) (cm: ConfusionMatrix) : EvalResult =
         let ious = iou cm
         let precisions = precision cm
         let recalls = recall cm
@@ -126,12 +121,7 @@ module Metrics =
 
     /// One line: "val segmentation: mIoU 45.21 fg-IoU 70.03 P 60.10 R 58.70 acc 90.12" (percent).
     let describe (r: EvalResult) : string =
-        let split =
-            match r.Split with
-            | Train -> "train"
-            | TrainAug -> "train_aug"
-            | Val -> "val"
-            | Test -> "test"
+        let split = VocReader.SplitFileName r.Split
         let scored =
             match r.Scored with
             | CamSeeds -> "CAM seeds"

@@ -17,7 +17,7 @@ module ThresholdSweep =
     let defaultThresholds: float list = [ for i in 1..19 -> float i / 20.0 ]
 
     /// Scores each threshold with `confusionAt` and picks the best mIoU.
-    let sweep (split: Split) (scored: Scored) (thresholds: float list) (confusionAt: float -> ConfusionMatrix) : SweepResult =
+    let sweep (split: Hybrid.Data.VocSplit) (scored: Scored) (thresholds: float list) (confusionAt: float -> ConfusionMatrix) : SweepResult =
         if List.isEmpty thresholds then invalidArg (nameof thresholds) "A threshold sweep needs at least one threshold."
         let curve =
             thresholds
@@ -39,7 +39,7 @@ module ThresholdSweep =
     /// Sweeps the background threshold over per-image normalised CAMs and their ground-truth
     /// label arrays (same H x W), in one pass over the images.
     let sweepCams
-        (split: Split)
+        (split: Hybrid.Data.VocSplit)
         (numClasses: int)
         (thresholds: float list)
         (images: seq<ClassMaps * int[]>)

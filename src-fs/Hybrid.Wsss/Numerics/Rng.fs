@@ -2,10 +2,10 @@ namespace Hybrid.Wsss.Numerics
 
 open System
 
-/// A pure pseudo-random generator: SplitMix64 (Steele, Lea and Flood,
-/// "Fast splittable pseudorandom number generators", OOPSLA 2014; constants as published
-/// there). Each draw returns the value and the next generator, so sampling code stays pure and
-/// a fixed seed replays exactly on every platform and .NET version.
+/// A pure pseudo-random generator over Hybrid.Data.SplitMix64 (the one SplitMix64, which also
+/// seeds the data generator Hybrid.Data.Rng). Each draw returns the value and the next
+/// generator, so sampling code stays pure and a fixed seed replays exactly on every platform
+/// and .NET version.
 [<Struct>]
 type Rng = private { State: uint64 }
 
@@ -13,16 +13,11 @@ module Rng =
     /// A generator from a seed; different seeds give independent-looking streams.
     let create (seed: int64) : Rng = { State = uint64 seed }
 
-    let private golden = 0x9E3779B97F4A7C15UL
-
     /// Next 64 random bits.
     let nextUInt64 (rng: Rng) : uint64 * Rng =
-        let s = rng.State + golden
-        let mutable z = s
-        z <- (z ^^^ (z >>> 30)) * 0xBF58476D1CE4E5B9UL
-        z <- (z ^^^ (z >>> 27)) * 0x94D049BB133111EBUL
-        z <- z ^^^ (z >>> 31)
-        z, { State = s }
+        let mutable s = rng.State
+        let bits = Hybrid.Data.SplitMix64.Next(&s)
+        bits, { State = s }
 
     /// Uniform float in [0, 1) with 53 random bits.
     let nextFloat (rng: Rng) : float * Rng =

@@ -3,19 +3,18 @@ module Hybrid.Wsss.Reports.Markdown
 
 open System
 open System.Globalization
+open Hybrid.Data
 open Hybrid.Wsss.Eval
 
 let private pct (v: float) = if Double.IsNaN v then "-" else (100.0 * v).ToString("F1", CultureInfo.InvariantCulture)
 
 let private f2 (v: float) = v.ToString("F2", CultureInfo.InvariantCulture)
 
-let splitName = function Train -> "train" | TrainAug -> "train_aug" | Val -> "val" | Test -> "test"
-
 let scoredName = function CamSeeds -> "CAM seeds" | PseudoMasks -> "pseudo masks" | Segmentation -> "segmentation"
 
 /// One line summary: "CAM seeds on val: mIoU 31.2 (fg IoU 55.0)".
 let summary (r: EvalResult) =
-    $"{scoredName r.Scored} on {splitName r.Split}: mIoU {pct r.MeanIoU}, foreground IoU {pct r.ForegroundIoU}, precision {pct r.MeanPrecision}, recall {pct r.MeanRecall}"
+    $"{scoredName r.Scored} on {VocReader.SplitFileName r.Split}: mIoU {pct r.MeanIoU}, foreground IoU {pct r.ForegroundIoU}, precision {pct r.MeanPrecision}, recall {pct r.MeanRecall}"
 
 /// Per-class IoU, precision and recall.
 let perClass (classNames: string[]) (r: EvalResult) =
@@ -24,7 +23,7 @@ let perClass (classNames: string[]) (r: EvalResult) =
         r.PerClass
         |> Array.map (fun s -> $"| {name s.Class} | {pct s.IoU} | {pct s.Precision} | {pct s.Recall} |")
         |> String.concat "\n"
-    $"**{scoredName r.Scored}** (split: {splitName r.Split}) — mIoU **{pct r.MeanIoU}**, foreground IoU {pct r.ForegroundIoU}\n\n| class | IoU | precision | recall |\n|---|---|---|---|\n{rows}\n| **mean** | **{pct r.MeanIoU}** | {pct r.MeanPrecision} | {pct r.MeanRecall} |\n"
+    $"**{scoredName r.Scored}** (split: {VocReader.SplitFileName r.Split}) — mIoU **{pct r.MeanIoU}**, foreground IoU {pct r.ForegroundIoU}\n\n| class | IoU | precision | recall |\n|---|---|---|---|\n{rows}\n| **mean** | **{pct r.MeanIoU}** | {pct r.MeanPrecision} | {pct r.MeanRecall} |\n"
 
 /// The background-threshold sweep as a table.
 let sweep (s: SweepResult) =

@@ -6,19 +6,20 @@ open System
 open System.IO
 open System.Text.Json
 open TorchSharp
+open Hybrid.Data
 open Hybrid.Wsss
 open Hybrid.Wsss.Eval
 open Hybrid.Wsss.Training
 
 type Results =
-    { Split: Split
+    { Split: VocSplit
       Seeds: SweepResult option
       Pseudo: EvalResult option
       Segmentation: EvalResult option }
 
 /// How to evaluate.
 type Options =
-    { Split: Split
+    { Split: VocSplit
       CamScales: Evaluate.Scales
       SegScales: Evaluate.Scales
       Thresholds: float list
@@ -26,7 +27,7 @@ type Options =
       Pictures: int }
 
 let defaults =
-    { Split = Val
+    { Split = VocSplit.Val
       CamScales = Evaluate.Scales.multi
       SegScales = Evaluate.Scales.single
       Thresholds = ThresholdSweep.defaultThresholds
@@ -48,7 +49,7 @@ let headline (r: Results) : (string * float) list =
 let markdown (title: string) (classNames: string[]) (r: Results) =
     let parts =
         [ yield $"# {title}\n"
-          yield $"Split scored: **{Markdown.splitName r.Split}**.\n"
+          yield $"Split scored: **{VocReader.SplitFileName r.Split}**.\n"
           match r.Seeds with
           | Some s ->
               yield Markdown.perClass classNames s.Best.Result

@@ -58,6 +58,21 @@ module RunSpec =
     let defaultData = "data/fmnist-scenes"
     let defaultBackbone = "tiny_resnet"
 
+    /// `--weights imagenet`: the ImageNet weights of resnet18_imagenet (converted from the
+    /// NuGet package's ONNX file and cached; run.json keeps the name, not the cache path).
+    let imagenetWeights = "imagenet"
+
+    /// The weights a backbone starts from when none are given: ImageNet's for the backbone
+    /// that has them, none (random init) otherwise.
+    let defaultWeights (backbone: string) =
+        if backbone = Hybrid.Vision.Backbones.ResNet18ImageNet.RegistryName then Some imagenetWeights else None
+
+    /// The weights file of a spec (the cache file for `imagenet`, converted on first use).
+    let weightsFile (s: RunSpec) : string option =
+        match s.Weights with
+        | Some w when w = imagenetWeights -> Some(Hybrid.Vision.Backbones.Onnx.ResNet18ImageNetWeights.Pretrained())
+        | w -> w
+
     /// The spec `train` starts from for a method: the method's recipe, the embedded data.
     let defaults (entry: MethodEntry) =
         { Method = entry.Name
@@ -98,6 +113,9 @@ module RunSpec =
           | Some l when not (Directory.Exists l) -> $"--labels {l}: no such folder (write pseudo masks with `./hybrid labels`)"
           | _ -> ()
           match s.Weights with
+          | Some w when w = imagenetWeights ->
+              if s.Backbone <> Hybrid.Vision.Backbones.ResNet18ImageNet.RegistryName then
+                  $"--weights imagenet: only the {Hybrid.Vision.Backbones.ResNet18ImageNet.RegistryName} backbone has ImageNet weights (--backbone {s.Backbone})"
           | Some w when not (File.Exists w) -> $"--weights {w}: no such file"
           | _ -> () ]
 

@@ -46,7 +46,7 @@ let cams (p: Predictor) (s: Scales) (batch: Batch) : Tensor =
 
 /// CAM seeds: the background threshold swept, the best reported with its curve. classes =
 /// K + 1 (background included).
-let camSeeds (split: Split) (classes: int) (p: Predictor) (s: Scales) (thresholds: float list) (batches: seq<Batch>) : SweepResult =
+let camSeeds (split: Hybrid.Data.VocSplit) (classes: int) (p: Predictor) (s: Scales) (thresholds: float list) (batches: seq<Batch>) : SweepResult =
     use _ng = torch.no_grad ()
     let images =
         seq {
@@ -69,7 +69,7 @@ let private confusion (classes: int) (predict: Batch -> Tensor) (batches: seq<Ba
     acc.Snapshot()
 
 /// The method's pseudo masks scored against GT (255 predictions count as unlabelled).
-let pseudo (split: Split) (classes: int) (p: Predictor) (batches: seq<Batch>) : EvalResult =
+let pseudo (split: Hybrid.Data.VocSplit) (classes: int) (p: Predictor) (batches: seq<Batch>) : EvalResult =
     let f = need "pseudo-mask" p.Pseudo
     Metrics.evaluate split PseudoMasks (confusion classes f batches)
 
@@ -89,7 +89,7 @@ let segmentProbs (segment: Tensor -> Tensor) (s: Scales) (images: Tensor) : Tens
 
 /// Segmentation predictions (argmax of the fused probabilities, optionally dense-CRF refined)
 /// scored against GT.
-let segmentationWith (crf: Hybrid.Vision.CrfPreset option) (split: Split) (classes: int) (p: Predictor) (s: Scales) (batches: seq<Batch>) : EvalResult =
+let segmentationWith (crf: Hybrid.Vision.CrfPreset option) (split: Hybrid.Data.VocSplit) (classes: int) (p: Predictor) (s: Scales) (batches: seq<Batch>) : EvalResult =
     let segment = need "segmentation" p.Segment
     let predict (b: Batch) =
         let probs = segmentProbs segment s b.Images
@@ -104,8 +104,8 @@ let segmentation split classes p s batches = segmentationWith None split classes
 /// run's report keeps the full protocol (multi-scale + flip) for the end. classes = K + 1.
 let periodic (classes: int) (p: Predictor) (batches: unit -> seq<Batch>) : (string * float) list =
     [ if p.Cam.IsSome then
-          let r = camSeeds Val classes p Scales.single ThresholdSweep.defaultThresholds (batches ())
+          let r = camSeeds Hybrid.Data.VocSplit.Val classes p Scales.single ThresholdSweep.defaultThresholds (batches ())
           yield "seed_miou", r.Best.Result.MeanIoU
           yield "seed_threshold", r.Best.Threshold
-      if p.Pseudo.IsSome then yield "pseudo_miou", (pseudo Val classes p (batches ())).MeanIoU
-      if p.Segment.IsSome then yield "seg_miou", (segmentation Val classes p Scales.single (batches ())).MeanIoU ]
+      if p.Pseudo.IsSome then yield "pseudo_miou", (pseudo Hybrid.Data.VocSplit.Val classes p (batches ())).MeanIoU
+      if p.Segment.IsSome then yield "seg_miou", (segmentation Hybrid.Data.VocSplit.Val classes p Scales.single (batches ())).MeanIoU ]

@@ -158,7 +158,7 @@ module AuxSegNetPlusEntry =
                 | TrainingLoss -> None
                 | ValidationMiou ->
                     Some(fun p ->
-                        let r = Evaluate.segmentation Val (env.Classes + 1) p Evaluate.Scales.single (ctx.ValBatches())
+                        let r = Evaluate.segmentation Hybrid.Data.VocSplit.Val (env.Classes + 1) p Evaluate.Scales.single (ctx.ValBatches())
                         r.MeanIoU) }
         // labels a resumed run reads back instead of generating (by reference)
         let restored = HashSet<obj>(HashIdentity.Reference)

@@ -126,7 +126,7 @@ module LabelGeneration =
                 score acc m t.Segmentation
                 scored <- true
             | None -> ()
-        if scored then Some(Metrics.evaluate Train PseudoMasks (acc.Snapshot())) else None
+        if scored then Some(Metrics.evaluate Hybrid.Data.VocSplit.Train PseudoMasks (acc.Snapshot())) else None
 
     /// Labels of a whole training list (batches in original geometry) for `stage`, and their
     /// quality (precision, recall, mIoU of the pseudo masks, Fig. 8) when the batches carry
@@ -148,6 +148,6 @@ module LabelGeneration =
                     scored <- true
                 | None -> ()
             let set = LabelSet.create stage images
-            set, (if scored then Some(Metrics.evaluate Train PseudoMasks (acc.Snapshot())) else None)
+            set, (if scored then Some(Metrics.evaluate Hybrid.Data.VocSplit.Train PseudoMasks (acc.Snapshot())) else None)
         finally
             net.train wasTraining

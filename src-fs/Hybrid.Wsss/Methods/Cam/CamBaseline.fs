@@ -13,12 +13,13 @@ type ClassificationLoss =
     | Bce
 
 type Config =
-    { Pooling: Cam.Pooling
+    { /// Image-level pooling of the classifier (MAP.md: GAP for PLDA and AuxSegNet+, GMP for CoSA).
+      Pooling: CamPooling
       Loss: ClassificationLoss
       /// lr multiplier of the new layers (the classifier).
       NewLayerLr: float }
 
-let defaults = { Pooling = Cam.Gap; Loss = MultilabelSoftMargin; NewLayerLr = 10.0 }
+let defaults = { Pooling = CamPooling.Gap; Loss = MultilabelSoftMargin; NewLayerLr = 10.0 }
 
 /// The baseline's settings table (`--set`, config files, run.json, `hybrid settings cam`).
 let table: SettingsTable<Config> =
@@ -26,7 +27,7 @@ let table: SettingsTable<Config> =
       Defaults = defaults
       Rows =
         [ Setting.choice "pooling" "global average (gap) or max (gmp) pooling of the CAMs into class scores" "MAP.md shared pipeline"
-              [ "gap", Cam.Gap; "gmp", Cam.Gmp ] (fun c -> c.Pooling) (fun v c -> { c with Pooling = v })
+              [ "gap", CamPooling.Gap; "gmp", CamPooling.Gmp ] (fun c -> c.Pooling) (fun v c -> { c with Pooling = v })
           Setting.choice "loss" "image-level loss: multilabel soft margin (mlsm) or binary cross entropy (bce)" "MAP.md: mlsm for PLDA / AuxSegNet+, bce for CoSA"
               [ "mlsm", MultilabelSoftMargin; "multilabel_soft_margin", MultilabelSoftMargin; "bce", Bce ] (fun c -> c.Loss) (fun v c -> { c with Loss = v })
           Setting.float "new_layer_lr" "lr multiplier of the classifier over a pretrained backbone (1 when the backbone is new)" "x10, the papers' common practice"
@@ -41,10 +42,8 @@ let classificationLoss (loss: ClassificationLoss) scores labels =
     | MultilabelSoftMargin -> Losses.multilabelSoftMargin scores labels
     | Bce -> Losses.bce scores labels
 
-let camPooling = function Cam.Gap -> CamPooling.Gap | Cam.Gmp -> CamPooling.Gmp
-
 /// The CAM network for an environment, on its device.
-let network (env: MethodEnv) (cfg: Config) = new CamNet(MethodEnv.backbone env, int64 env.Classes, camPooling cfg.Pooling) |> MethodEnv.place env
+let network (env: MethodEnv) (cfg: Config) = new CamNet(MethodEnv.backbone env, int64 env.Classes, cfg.Pooling) |> MethodEnv.place env
 
 /// The baseline as a Method: L = L_cls.
 let create (env: MethodEnv) (cfg: Config) : Method =

@@ -2,6 +2,7 @@ namespace Hybrid.Wsss.Methods.Cosa
 
 open System
 open System.Globalization
+open Hybrid.Vision.Heads
 open Hybrid.Wsss.Schedules
 open Hybrid.Wsss.Thresholds
 open Hybrid.Wsss.Training
@@ -15,13 +16,6 @@ type Guidance =
     | FromSpl
     /// the ground-truth masks (the oracle of Fig. 1 / Tab. 4a "GT"); needs Batch.Masks
     | FromGroundTruth
-
-/// What the guidance gradient may not change (Tab. 4a "Detach": stop the gradient of the
-/// Seg2CAM term into the feature map F or into the classifier weights W_fc).
-type GuidanceDetach =
-    | DetachNothing
-    | DetachFeatures
-    | DetachWeights
 
 /// The form of the contrastive separation loss.
 type SeparationForm =
@@ -92,8 +86,9 @@ module AssignmentMomentum =
 type CosaConfig =
     { /// Tab. 3 GC and Tab. 4a source.
       Guidance: Guidance
-      /// Tab. 4a detach.
-      Detach: GuidanceDetach
+      /// Tab. 4a "Detach": what the Seg2CAM gradient may not change, the feature map F or the
+      /// classifier weights W_fc (None, Features or Weights of the classifier's CamDetach).
+      Detach: CamDetach
       /// Tab. 3 SA: the assignment network (EMA) produces CPL and SPL; off, the online network
       /// produces them from its own (no-gradient) predictions on the weak view.
       SwapAssignments: bool
@@ -152,7 +147,7 @@ module CosaConfig =
 
     let defaults =
         { Guidance = FromSpl
-          Detach = DetachNothing
+          Detach = CamDetach.None
           SwapAssignments = true
           ReliabilityWeighting = true
           ContrastiveSeparation = true
@@ -234,7 +229,7 @@ module CosaConfig =
               Setting.choice "guidance" "source of the CAM guidance: SPL, the ground truth (an oracle) or none" "Tab. 4a source"
                   [ "spl", FromSpl; "gt", FromGroundTruth; "none", NoGuidance ] (fun c -> c.Guidance) (fun v c -> { c with Guidance = v })
               Setting.choice "detach" "stop the guidance gradient into the features F or the classifier W_fc" "Tab. 4a detach"
-                  [ "none", DetachNothing; "features", DetachFeatures; "weights", DetachWeights ] (fun c -> c.Detach) (fun v c -> { c with Detach = v })
+                  [ "none", CamDetach.None; "features", CamDetach.Features; "weights", CamDetach.Weights ] (fun c -> c.Detach) (fun v c -> { c with Detach = v })
               Setting.flag "sa" "swapping assignments: the EMA assignment network labels the online one" "Tab. 3 SA" (fun c -> c.SwapAssignments) (fun v c -> { c with SwapAssignments = v })
               Setting.flag "raw" "reliability-adaptive weighting of the CAM2Seg loss" "Tab. 3 RAW, Eq. 4-5" (fun c -> c.ReliabilityWeighting) (fun v c -> { c with ReliabilityWeighting = v })
               Setting.flag "csc" "contrastive separation in CAMs" "Tab. 3 CSC, Eq. 9-10" (fun c -> c.ContrastiveSeparation) (fun v c -> { c with ContrastiveSeparation = v })

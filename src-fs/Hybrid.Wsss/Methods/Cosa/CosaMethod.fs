@@ -81,12 +81,6 @@ let assign (cfg: CosaConfig) (model: CosaModel) (state: CosaState) (batch: Batch
       AuxConfidence = nuAux.MoveToOuterDisposeScope()
       AuxCpl = (Cpl.labels xiAux maps.AuxCam batch.Labels).MoveToOuterDisposeScope() }
 
-let private detachOf (d: GuidanceDetach) =
-    match d with
-    | DetachNothing -> CamDetach.None
-    | DetachFeatures -> CamDetach.Features
-    | DetachWeights -> CamDetach.Weights
-
 /// The guidance target of the CAMs at their size (h, w), or None without guidance.
 let guidanceTarget (cfg: CosaConfig) (classes: int64) (h: int64) (w: int64) (targets: Targets) (batch: Batch) : Seg2Cam.Target option =
     match cfg.Guidance with
@@ -130,7 +124,7 @@ let losses (cfg: CosaConfig) (model: CosaModel) (state: CosaState) (ctx: StepCon
         let s2c =
             guidanceTarget cfg on.Classes fh fw targets batch
             |> Option.map (fun target ->
-                let cams = on.RawCam(o, detachOf cfg.Detach).relu()       // (B, K, h, w)
+                let cams = on.RawCam(o, cfg.Detach).relu()                // (B, K, h, w)
                 Seg2Cam.loss cams target)
         let csc =
             if cfg.ContrastiveSeparation then

@@ -1,13 +1,15 @@
 namespace Hybrid.Wsss.Methods.Plda
 
 open TorchSharp
+open Hybrid.Vision
 open Hybrid.Wsss
 
 type private F = torch.nn.functional
 
 /// The domains of one batch, all at the CAM's resolution (h, w). K foreground classes.
 type Domains =
-    { /// (B, h, w) int64: 0 = source, 1 = target, 255 = neither (the labels of the domain loss).
+    { /// (B, h, w) int64, the labels of the domain loss: DomainAdversarialLoss.Source (0),
+      /// .Target (1), .Ignore (255) for neither.
       Domain: Tensor
       /// (B, h, w) int64: the class (head) each assigned pixel belongs to, -1 where unassigned.
       Head: Tensor
@@ -22,16 +24,6 @@ type Domains =
 
 /// Domain assignment (Sec. III-D): which pixels form the source and which the target domain.
 module DomainAssignment =
-    /// Domain label values (the same as Hybrid.Vision.DomainAdversarialLoss's).
-    [<Literal>]
-    let SourceLabel = 0L
-
-    [<Literal>]
-    let TargetLabel = 1L
-
-    [<Literal>]
-    let NoDomain = 255L
-
     let private checkMaps (name: string) (ncam: Tensor) (labels: Tensor) =
         if ncam.dim () <> 4 || labels.dim () <> 2 || ncam.size 0 <> labels.size 0 || ncam.size 1 <> labels.size 1 then
             invalidArg name (sprintf "domain assignment needs CAMs (B, K, h, w) and labels (B, K), got [%s] and [%s]" (ncam.shape |> Array.map string |> String.concat ", ") (labels.shape |> Array.map string |> String.concat ", "))
@@ -71,11 +63,6 @@ module DomainAssignment =
         let m = upsampleMask (images.size 2) (images.size 3) source      // (B, 1, H, W)
         (images.masked_fill (m, 0.0)).MoveToOuterDisposeScope()         // (B, 3, H, W)
 
-    /// The class each pixel is assigned to: argmax over the present classes of the
-    /// normalised CAM (absent classes are 0 there, ties go to the lower index).
-    /// (B, K, h, w) -> (B, h, w) int64.
-    let classOf (ncam: Tensor) : Tensor = ncam.argmax 1L
-
     /// The class activation distribution: the normalised CAM divided by its sum over classes
     /// (0 where no class is active). (B, K, h, w) -> (B, K, h, w).
     let distribution (ncam: Tensor) : Tensor =
@@ -84,17 +71,16 @@ module DomainAssignment =
 
     /// Builds the domain record from the two masks and the CAM each domain is read from
     /// (source pixels from sourceCam, target pixels from targetCam). Source wins ties.
+    /// The labels and heads are DomainAdversarialLoss's: one source / target mask pair for
+    /// every class gives the domain map, and a pixel's head is the argmax class of its
+    /// domain's normalised CAM (absent classes are 0 there, ties go to the lower index).
     let private build (source: Tensor) (target: Tensor) (sourceCam: Tensor) (targetCam: Tensor) : Domains =
         use scope = torch.NewDisposeScope()
         let target = target.logical_and (source.logical_not ())          // (B, h, w), disjoint
-        let domain =
-            torch.full (source.shape, float NoDomain, dtype = ScalarType.Int64, device = source.device)
-            |> fun d -> d.masked_fill(target, float TargetLabel).masked_fill (source, float SourceLabel) // (B, h, w)
-        let srcClass = classOf sourceCam                                 // (B, h, w)
-        let tgtClass = classOf targetCam                                 // (B, h, w)
-        let head =
-            torch.full (source.shape, -1.0, dtype = ScalarType.Int64, device = source.device)
-            |> fun h -> torch.where(target, tgtClass, h) |> fun h -> torch.where (source, srcClass, h) // (B, h, w)
+        let domain = DomainAdversarialLoss.LabelsFromMasks(source.unsqueeze 1L, target.unsqueeze 1L).squeeze 1L // (B, h, w)
+        let srcHead = DomainAdversarialLoss.HeadsFromCam sourceCam      // (B, h, w)
+        let tgtHead = DomainAdversarialLoss.HeadsFromCam(targetCam, target) // (B, h, w), -1 outside the target
+        let head = torch.where (source, srcHead, tgtHead)               // (B, h, w), -1 where unassigned
         let sel = source.unsqueeze(1L).expand_as (sourceCam)            // (B, K, h, w)
         let dist = torch.where (sel, distribution sourceCam, distribution targetCam) // (B, K, h, w)
         { Domain = domain.MoveToOuterDisposeScope()
