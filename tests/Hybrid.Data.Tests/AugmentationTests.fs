@@ -110,7 +110,14 @@ let tests =
                 if a.Mask[i] = MaskIO.Ignore then
                     for c in 0 .. 2 do
                         Expect.equal a.Image[c * plane + i] 0.0f $"image channel {c} at {i}"
-                    Expect.equal a.Saliency[i] 0.0f $"saliency at {i}")
+                    Expect.equal a.Saliency[i] 0.0f $"saliency at {i}"
+            // the padding mask marks exactly those pixels (the mask has no ignore inside the image)
+            Expect.equal a.Padding (a.Mask |> Array.map (fun v -> v = MaskIO.Ignore)) "Padding = the padded pixels"
+            // and a batch carries it as a (B, H, W) bool tensor
+            let batch = Batch.Collate([| a; a |], [| [| 1f; 1f |]; [| 1f; 1f |] |])
+            use t = batch.ToTensors()
+            Expect.equal t.Padding.shape [| 2L; 32L; 32L |] "(B, H, W)"
+            Expect.equal (t.Padding.sum().item<int64>()) (int64 (2 * (32 * 32 - 20 * 12))) "padded pixels of both images")
 
         testCase "same seed, same output; different seed, different output" (fun () ->
             let o = Change.Of(AugmentationOptions.Train(40), blur = GaussianBlurOptions(0.5, 0.1, 1.5), strong = StrongAugmentation())

@@ -50,7 +50,8 @@ let batch (seed: int64) (n: int) : Batch =
       Labels = torch.tensor(labels, [| int64 n; int64 classes |])
       Masks = Some(torch.tensor(masks, [| int64 n; side; side |]))
       Saliency = Some(torch.rand([| int64 n; 1L; side; side |]))
-      Strong = None }
+      Strong = None
+      Padding = None }
 
 /// Random stage targets for a batch: labels in {0..K, 255}, saliency in [0, 1].
 let randomTargets (b: Batch) : StageTargets =

@@ -42,7 +42,8 @@ let batch (seed: int64) : Batch =
       Labels = labels
       Masks = Some masks
       Saliency = None
-      Strong = Some(images * 0.8 + 0.1) }
+      Strong = Some(images * 0.8 + 0.1)
+      Padding = None }
 
 let ctx step : StepContext = { Step = step; Total = 10 }
 

@@ -97,6 +97,28 @@ let tests =
                 // the online network is back in training mode after serving as its own assigner
                 Expect.isTrue m.Online.training "m.Online.training"
 
+        testCase "the crop's padding gets no pseudo label, no guidance and no queued confidence" <| fun () ->
+            singleThreaded <| fun () ->
+                use scope = torch.NewDisposeScope()
+                torch.manual_seed 5L |> ignore
+                use m = model tiny
+                // the right quarter of both images is padding (as a rescale below 1 leaves it)
+                let padding = torch.tensor ([| for _ in 0 .. 1 do for i in 0 .. 1023 -> i % 32 >= 24 |], [| 2L; 32L; 32L |])
+                let b = { batch 4L with Padding = Some padding }
+                let state = Cosa.CosaState tiny
+                let targets = Cosa.assign tiny m state b
+                for name, cpl in [ "CPL", targets.Cpl; "auxiliary CPL", targets.AuxCpl; "pseudo masks", Cosa.pseudoMasks tiny m state b ] do
+                    Expect.isTrue (cpl.eq(255.0).equal(padding).all().item<bool>()) $"{name}: 255 exactly on the padding"
+                let target = (Cosa.guidanceTarget tiny 3L 4L 4L targets b).Value
+                let valid = target.Valid.Value                                // (B, 1, 4, 4)
+                Expect.equal (valid.sum().ToSingle()) (2.0f * 4.0f * 3.0f) "the SPL guidance counts only the 3 of 4 columns with content"
+                Expect.equal (valid.narrow(3L, 3L, 1L).sum().ToSingle()) 0.0f "the padded column does not count"
+                // the same batch without padding labels every pixel
+                let unpadded = Cosa.assign tiny m (Cosa.CosaState tiny) (batch 4L)
+                Expect.equal (unpadded.Cpl.eq(255.0).sum().item<int64>()) 0L "no ignore without padding"
+                let losses = (fst (Cosa.ofModel tiny m)).Step (ctx 5) b
+                for n, l in losses do Expect.isTrue (finite l) $"{n} finite with padding"
+
         testCase "before the warm-up ends only the classification terms are trained" <| fun () ->
             singleThreaded <| fun () ->
                 use scope = torch.NewDisposeScope()

@@ -54,7 +54,7 @@ let batch (seed: int64) (size: int) (classes: int) : Batch =
     lbl.DetachFromDisposeScope() |> ignore
     let masks = torch.randint (0L, int64 classes + 1L, [| int64 size; 32L; 32L |])
     masks.DetachFromDisposeScope() |> ignore
-    { Ids = Array.init size string; Images = images; Labels = lbl; Masks = Some masks; Saliency = None; Strong = None }
+    { Ids = Array.init size string; Images = images; Labels = lbl; Masks = Some masks; Saliency = None; Strong = None; Padding = None }
 
 /// Small discriminator widths so the tests stay fast.
 let smallConfig = { PldaConfig.defaults with Hidden1 = 16; Hidden2 = 8; MmdSamples = 32 }

@@ -3,10 +3,11 @@ namespace Hybrid.Data;
 /// <summary>
 /// An augmented sample: (3, H, W) normalised image, (H, W) mask (255 = ignore, also the padding),
 /// (H, W) saliency in [0, 1], and, with CoSA's strong augmentation, a (3, H, W) strong view that
-/// shares <see cref="Geometry"/> with the image.
+/// shares <see cref="Geometry"/> with the image. <see cref="Padding"/> (H, W) marks the pixels
+/// the crop padded (no image content): a method's pseudo labels must not label them.
 /// </summary>
 public sealed record AugmentedSample(int Index, Geometry Geometry, int Height, int Width,
-    float[] Image, byte[]? Mask, float[]? Saliency, float[]? Strong);
+    float[] Image, byte[]? Mask, float[]? Saliency, float[]? Strong, bool[] Padding);
 
 /// <summary>Applies <see cref="AugmentationOptions"/> to loaded samples; all randomness comes from the given <see cref="Rng"/>.</summary>
 public sealed class Augmenter
@@ -49,7 +50,8 @@ public sealed class Augmenter
             Normalise(strong, valid);
         }
         Normalise(weak, valid);
-        return new AugmentedSample(index, g, h, w, weak, mask, saliency, strong);
+        var padding = Array.ConvertAll(valid, v => !v);
+        return new AugmentedSample(index, g, h, w, weak, mask, saliency, strong, padding);
     }
 
     /// <summary>(x / 255 - mean) / std per channel; padding becomes exactly 0.</summary>

@@ -26,6 +26,9 @@ public sealed class Batch
     /// <summary>(B, 3, H, W) CoSA strong views sharing each image's geometry; null unless configured.</summary>
     public float[]? Strong { get; init; }
 
+    /// <summary>(B, H, W) true where the crop padded the image (no image content).</summary>
+    public required bool[] Padding { get; init; }
+
     public required Geometry[] Geometries { get; init; }
 
     /// <summary>The partner of each sample (same order), when a <see cref="PartnerSampler"/> is set.</summary>
@@ -54,6 +57,7 @@ public sealed class Batch
         var saliency = hasSaliency ? new float[b * plane] : null;
         var strong = hasStrong ? new float[b * 3 * plane] : null;
         var multiHot = new float[b * k];
+        var padding = new bool[b * plane];
         for (int i = 0; i < b; i++)
         {
             var s = samples[i];
@@ -61,6 +65,7 @@ public sealed class Batch
             s.Mask?.CopyTo(masks!, i * plane);
             s.Saliency?.CopyTo(saliency!, i * plane);
             s.Strong?.CopyTo(strong!, i * 3 * plane);
+            s.Padding.CopyTo(padding, i * plane);
             labels[i].CopyTo(multiHot, i * k);
         }
         return new Batch
@@ -74,6 +79,7 @@ public sealed class Batch
             Saliency = saliency,
             Labels = multiHot,
             Strong = strong,
+            Padding = padding,
             Geometries = samples.Select(s => s.Geometry).ToArray(),
             Partners = partners,
             Device = device ?? torch.CPU,
@@ -103,6 +109,7 @@ public sealed class Batch
             Saliency is null ? null : torch.tensor(Saliency, new[] { b, 1, h, w }, device: on), // (B, 1, H, W)
             torch.tensor(Labels, new[] { b, (long)NumLabels }, device: on), // (B, K)
             Strong is null ? null : torch.tensor(Strong, new[] { b, 3, h, w }, device: on), // (B, 3, H, W)
+            torch.tensor(Padding, new[] { b, h, w }, device: on), // (B, H, W) bool
             Partners?.ToTensors(on));
     }
 }
@@ -115,6 +122,7 @@ public sealed record TensorBatch(
     Tensor? Saliency,
     Tensor Labels,
     Tensor? Strong,
+    Tensor Padding,
     TensorBatch? Partners) : IDisposable
 {
     public void Dispose()
@@ -124,6 +132,7 @@ public sealed record TensorBatch(
         Saliency?.Dispose();
         Labels.Dispose();
         Strong?.Dispose();
+        Padding.Dispose();
         Partners?.Dispose();
     }
 }

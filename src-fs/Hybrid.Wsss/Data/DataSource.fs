@@ -28,7 +28,8 @@ let toBatch (device: Device) (ds: SegmentationDataset) (b: Hybrid.Data.Batch) : 
       Labels = mv tb.Labels
       Masks = tb.Masks |> Option.ofObj |> Option.map mv
       Saliency = tb.Saliency |> Option.ofObj |> Option.map mv
-      Strong = tb.Strong |> Option.ofObj |> Option.map mv }
+      Strong = tb.Strong |> Option.ofObj |> Option.map mv
+      Padding = Some(mv tb.Padding) }
 
 /// An endless stream of training batches starting at `start` (epoch = step / batches per
 /// epoch): deterministic in the step, so a resumed run sees the batches the uninterrupted run

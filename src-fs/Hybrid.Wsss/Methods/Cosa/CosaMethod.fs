@@ -66,20 +66,24 @@ let predictingNetwork (cfg: CosaConfig) (model: CosaModel) : CosaNetwork =
 let assign (cfg: CosaConfig) (model: CosaModel) (state: CosaState) (batch: Batch) : Targets =
     use scope = torch.NewDisposeScope()
     let maps = Assignment.infer (assigningNetwork cfg model) cfg.PseudoScales cfg.PseudoFlip batch.Images batch.Labels
+    // the crop's padding has no image content: it gets no pseudo label (255, as the public
+    // code marks pixels outside the image) and its confidences stay out of the GMM queues
+    // (0 lies below the queues' confidence floor)
+    let content (nu: Tensor) = match batch.Padding with Some p -> nu.masked_fill(p, 0.0) | None -> nu
     let nu = Cpl.confidence maps.Cam batch.Labels                     // (B, H, W)
-    let xi = state.Threshold.Observe nu
+    let xi = state.Threshold.Observe(content nu)
     let nuAux = Cpl.confidence maps.AuxCam batch.Labels               // (B, H, W)
-    let xiAux = state.AuxThreshold.Observe nuAux
+    let xiAux = state.AuxThreshold.Observe(content nuAux)
     { Maps =
         { Cam = maps.Cam.MoveToOuterDisposeScope()
           AuxCam = maps.AuxCam.MoveToOuterDisposeScope()
           Segmentation = maps.Segmentation.MoveToOuterDisposeScope() }
       Xi = xi
       Confidence = nu.MoveToOuterDisposeScope()
-      Cpl = (Cpl.labels xi maps.Cam batch.Labels).MoveToOuterDisposeScope()
+      Cpl = (Batch.ignorePadding batch (Cpl.labels xi maps.Cam batch.Labels)).MoveToOuterDisposeScope()
       AuxXi = xiAux
       AuxConfidence = nuAux.MoveToOuterDisposeScope()
-      AuxCpl = (Cpl.labels xiAux maps.AuxCam batch.Labels).MoveToOuterDisposeScope() }
+      AuxCpl = (Batch.ignorePadding batch (Cpl.labels xiAux maps.AuxCam batch.Labels)).MoveToOuterDisposeScope() }
 
 /// The guidance target of the CAMs at their size (h, w), or None without guidance.
 let guidanceTarget (cfg: CosaConfig) (classes: int64) (h: int64) (w: int64) (targets: Targets) (batch: Batch) : Seg2Cam.Target option =
@@ -87,18 +91,25 @@ let guidanceTarget (cfg: CosaConfig) (classes: int64) (h: int64) (w: int64) (tar
     | NoGuidance -> None
     | FromSpl ->
         use spl = Spl.probabilities cfg.SplTemperature targets.Maps.Segmentation batch.Labels // (B, K + 1, H, W)
-        Some(Seg2Cam.fromSpl h w spl)
+        // the padding is no guidance: only pixels with image content count
+        Some { Seg2Cam.fromSpl h w spl with Valid = Batch.contentAt h w batch }
     | FromGroundTruth -> Some(Seg2Cam.fromGroundTruth classes h w (Batch.masks batch))
 
 /// The contrastive separation (Eq. 9-10) of the online CAM scores (B, K, h, w), with the
 /// region and labels from M-dagger' resized to (h, w).
-let separation (cfg: CosaConfig) (cams: Tensor) (targets: Targets) (labels: Tensor) : Tensor =
+let separation (cfg: CosaConfig) (cams: Tensor) (targets: Targets) (batch: Batch) : Tensor =
     use scope = torch.NewDisposeScope()
+    let labels = batch.Labels
     let h, w = cams.size 2, cams.size 3
     let aux = Cam.resize h w targets.Maps.AuxCam                      // (B, K, h, w)
     let nu = Cpl.confidence aux labels                                // (B, h, w)
     let cpl = Cpl.labels targets.AuxXi aux labels                     // (B, h, w)
-    let region = Reliability.lowPerplexity cfg.Perplexity targets.AuxXi cfg.LowPerplexityBound nu
+    let lowPerplexity = Reliability.lowPerplexity cfg.Perplexity targets.AuxXi cfg.LowPerplexityBound nu
+    // anchors only where the image has content
+    let region =
+        match Batch.contentAt h w batch with
+        | Some c -> lowPerplexity.logical_and(c.squeeze(1L).gt(0.5))   // (B, h, w)
+        | None -> lowPerplexity
     (Separation.loss cfg.SeparationForm cfg.SeparationTemperature cfg.SeparationPixels cams cpl region).MoveToOuterDisposeScope()
 
 /// The weighted terms of Eq. 11 for one batch. Before the warm-up ends only the two
@@ -128,7 +139,7 @@ let losses (cfg: CosaConfig) (model: CosaModel) (state: CosaState) (ctx: StepCon
                 Seg2Cam.loss cams target)
         let csc =
             if cfg.ContrastiveSeparation then
-                Some(separation cfg (on.RawCam(o, CamDetach.None)) targets batch.Labels)
+                Some(separation cfg (on.RawCam(o, CamDetach.None)) targets batch)
             else None
         [ yield "cls", cls
           yield "cls_aux", clsAux
@@ -159,7 +170,7 @@ let pseudoMasks (cfg: CosaConfig) (model: CosaModel) (state: CosaState) (batch: 
     let net = predictingNetwork cfg model
     evaluating net (fun () ->
         let maps = Assignment.infer net cfg.PseudoScales cfg.PseudoFlip batch.Images batch.Labels
-        Cpl.labels state.Threshold.Value maps.Cam batch.Labels)
+        Batch.ignorePadding batch (Cpl.labels state.Threshold.Value maps.Cam batch.Labels))
 
 /// The predictions of a trained CoSA model (see Training.Predictor).
 let predictor (cfg: CosaConfig) (model: CosaModel) (state: CosaState) : Predictor =

@@ -119,7 +119,7 @@ module SourceMasks =
                 let best = Host.values<float32> (cams.amax(1L))                                        // (n, H, W)
                 group |> List.iteri (fun j (i, _) -> result[i] <- SourceMask.ofCam (float32 t) w h best[j * h * w .. (j + 1) * h * w - 1])
             | MethodPseudo ->
-                let batch = { Ids = group |> List.map (fun (i, _) -> ds[i].Id) |> Array.ofList; Images = images; Labels = labels; Masks = None; Saliency = None; Strong = None }
+                let batch = { Ids = group |> List.map (fun (i, _) -> ds[i].Id) |> Array.ofList; Images = images; Labels = labels; Masks = None; Saliency = None; Strong = None; Padding = None }
                 let pseudo = Host.values<int64> (need "pseudo-mask" p.Pseudo batch)                  // (n, H, W)
                 group |> List.iteri (fun j (i, _) -> result[i] <- SourceMask.ofPseudo w h pseudo[j * h * w .. (j + 1) * h * w - 1])
             | GroundTruthOracle -> ()

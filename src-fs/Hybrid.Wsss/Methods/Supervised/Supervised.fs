@@ -25,9 +25,18 @@ type SegNet(backbone: Backbone, classes: int64, head: LargeFovConfig) as this =
 
 type Config =
     { Head: LargeFovConfig
+      /// The head's width, when it differs from the chosen head's (a bound for a method whose
+      /// head was narrowed, e.g. the demo's CoSA at 128 channels, uses the same width).
+      HeadHidden: int option
       NewLayerLr: float }
 
-let defaults = { Head = LargeFovConfig.DeepLabV1; NewLayerLr = 10.0 }
+let defaults = { Head = LargeFovConfig.DeepLabV1; HeadHidden = None; NewLayerLr = 10.0 }
+
+/// The decoder of a config: the chosen head at its own width or the one given.
+let head (c: Config) : LargeFovConfig =
+    match c.HeadHidden with
+    | Some hidden -> LargeFovConfig(int64 hidden, c.Head.Dilation, c.Head.Fc7Kernel, c.Head.Dropout, c.Head.Bias)
+    | None -> c.Head
 
 /// The supervised network's settings table.
 let table: SettingsTable<Config> =
@@ -36,6 +45,8 @@ let table: SettingsTable<Config> =
       Rows =
         [ Setting.choice "head" "LargeFOV decoder: DeepLab v1's (1024 ch, dilation 12, 1x1 fc7) or CoSA's (512 ch, dilation 5, 3x3 fc7)" "DeepLab-LargeFOV; CoSA Sec. 4.1"
               [ "deeplab_v1", LargeFovConfig.DeepLabV1; "cosa", LargeFovConfig.CoSA ] (fun c -> c.Head) (fun v c -> { c with Head = v })
+          Setting.optionalInt "head-hidden" "auto" "the head's channels (auto: the chosen head's: 1024 DeepLab v1, 512 CoSA)" "ours: a bound with the width of the method it bounds" 1
+              (fun c -> c.HeadHidden) (fun v c -> { c with HeadHidden = v })
           Setting.float "new_layer_lr" "lr multiplier of the decoder over a pretrained backbone (1 when the backbone is new)" "x10, the papers' common practice"
               Check.positive (fun c -> c.NewLayerLr) (fun v c -> { c with NewLayerLr = v }) ]
       Validate = fun _ -> [] }
@@ -48,7 +59,7 @@ let segmentationLoss (logits: Tensor) (masks: Tensor) =
     Losses.crossEntropy up masks
 
 let create (env: MethodEnv) (cfg: Config) : Method =
-    let net = new SegNet(MethodEnv.backbone env, int64 env.Classes, cfg.Head) |> MethodEnv.place env
+    let net = new SegNet(MethodEnv.backbone env, int64 env.Classes, head cfg) |> MethodEnv.place env
     let groups =
         [ Hybrid.Torch.Optim.ParamGroup(net.Backbone.parameters () |> Seq.filter (fun p -> p.requires_grad), 1.0, name = "backbone")
           Hybrid.Torch.Optim.ParamGroup(net.Decoder.parameters (), MethodEnv.headLrMult env cfg.NewLayerLr, name = "decoder") ]
