@@ -47,7 +47,8 @@ internal static class WsssSetup
         var images = torch.randn(new long[] { batch, 3, Side, Side });      // (B, 3, H, W)
         var strongView = strong ? FSharpOption<Tensor>.Some(torch.randn(new long[] { batch, 3, Side, Side })) : FSharpOption<Tensor>.None;
         return new WsssBatch(Enumerable.Range(0, batch).Select(i => $"bench_{i}").ToArray(), images, Labels(batch),
-            FSharpOption<Tensor>.None, FSharpOption<Tensor>.None, strongView);
+            FSharpOption<Tensor>.None, FSharpOption<Tensor>.None, strongView,
+            FSharpOption<Tensor>.None); // no padding: the noise fills the whole image, as in the twin
     }
 
     public static void Dispose(WsssBatch b)
