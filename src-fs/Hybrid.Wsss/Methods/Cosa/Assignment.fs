@@ -23,6 +23,9 @@ type Maps =
 /// scale's (and flip's, flipped back) ReLU CAMs and segmentation logits are bilinearly resized
 /// to (H, W) and summed; the CAM sums are max-normalised per present class (Cam.normaliseMax).
 /// The network runs in eval mode and without gradient; its previous mode is restored.
+/// Each forward's intermediates are freed before the next forward runs and only the three
+/// running sums live across them (as Cam.multiScale does: holding every forward's maps until
+/// the end made each step touch fresh memory instead of reusing the freed blocks).
 let infer (net: CosaNetwork) (scales: float list) (flip: bool) (images: Tensor) (labels: Tensor) : Maps =
     if List.isEmpty scales then invalidArg (nameof scales) "pseudo labels need at least one scale"
     let wasTraining = net.training
@@ -31,28 +34,34 @@ let infer (net: CosaNetwork) (scales: float list) (flip: bool) (images: Tensor) 
         use _noGrad = torch.no_grad ()
         use scope = torch.NewDisposeScope()
         let h, w = images.size 2, images.size 3
-        let mutable cam: Tensor option = None
-        let mutable aux: Tensor option = None
-        let mutable seg: Tensor option = None
-        let add (acc: Tensor option) (t: Tensor) = Some(match acc with None -> t | Some a -> a + t)
+        // the running sums (B, K, H, W), (B, K, H, W), (B, K + 1, H, W), owned by `scope`
+        let mutable sums: (Tensor * Tensor * Tensor) option = None
         let run (x: Tensor) (flipped: bool) =
+            use forward = torch.NewDisposeScope()
             let o = net.forward x
             let back (t: Tensor) = if flipped then t.flip(3L) else t
-            let cam1 = Cam.resize h w (net.RawCam(o, CamDetach.None).relu())       // (B, K, H, W)
-            let aux1 = Cam.resize h w (net.RawAuxCam(o).relu())                    // (B, K, H, W)
-            let seg1 = Cam.resize h w o.Segmentation                               // (B, K + 1, H, W)
-            cam <- add cam (back cam1)
-            aux <- add aux (back aux1)
-            seg <- add seg (back seg1)
+            let cam1 = back (Cam.resize h w (net.RawCam(o, CamDetach.None).relu()))   // (B, K, H, W)
+            let aux1 = back (Cam.resize h w (net.RawAuxCam(o).relu()))                // (B, K, H, W)
+            let seg1 = back (Cam.resize h w o.Segmentation)                           // (B, K + 1, H, W)
+            match sums with
+            | None ->
+                forward.MoveToOther(scope, cam1, aux1, seg1) |> ignore
+                sums <- Some(cam1, aux1, seg1)
+            | Some (cam, aux, seg) ->
+                cam.add_(cam1) |> ignore
+                aux.add_(aux1) |> ignore
+                seg.add_(seg1) |> ignore
         for s in scales do
+            use _scale = torch.NewDisposeScope()
             let sh, sw = max 1L (int64 (round (float h * s))), max 1L (int64 (round (float w * s)))
             let x =
                 if sh = h && sw = w then images.alias()
                 else F.interpolate(images, [| sh; sw |], mode = InterpolationMode.Bilinear, align_corners = false)
             run x false
             if flip then run (x.flip(3L)) true
-        { Cam = (Cam.normaliseMax cam.Value labels).MoveToOuterDisposeScope()
-          AuxCam = (Cam.normaliseMax aux.Value labels).MoveToOuterDisposeScope()
-          Segmentation = seg.Value.MoveToOuterDisposeScope() }
+        let cam, aux, seg = sums.Value
+        { Cam = (Cam.normaliseMax cam labels).MoveToOuterDisposeScope()
+          AuxCam = (Cam.normaliseMax aux labels).MoveToOuterDisposeScope()
+          Segmentation = seg.MoveToOuterDisposeScope() }
     finally
         net.train wasTraining

@@ -132,14 +132,17 @@ let losses (cfg: CosaConfig) (model: CosaModel) (state: CosaState) (ctx: StepCon
         let c2s = Cam2Seg.loss seg targets.Cpl (raw targets.Xi targets.Confidence)
         let c2sAux = Cam2Seg.loss seg targets.AuxCpl (raw targets.AuxXi targets.AuxConfidence)
         let fh, fw = o.Features.size 2, o.Features.size 3
+        // the online CAM scores W . F (B, K, h, w), computed once for Seg2CAM and the separation
+        let rawCam = lazy (on.RawCam(o, CamDetach.None))
+        let camScores (detach: CamDetach) = if detach = CamDetach.None then rawCam.Force() else on.RawCam(o, detach)
         let s2c =
             guidanceTarget cfg on.Classes fh fw targets batch
             |> Option.map (fun target ->
-                let cams = on.RawCam(o, cfg.Detach).relu()                // (B, K, h, w)
+                let cams = (camScores cfg.Detach).relu()       // (B, K, h, w)
                 Seg2Cam.loss cams target)
         let csc =
             if cfg.ContrastiveSeparation then
-                Some(separation cfg (on.RawCam(o, CamDetach.None)) targets batch)
+                Some(separation cfg (camScores CamDetach.None) targets batch)
             else None
         [ yield "cls", cls
           yield "cls_aux", clsAux
