@@ -168,6 +168,8 @@ module Setting =
 
 /// Range checks for rows (None: fine; Some: the rule, as the error says it).
 module Check =
+    /// Any value is in range.
+    let none (_: 'T) : string option = None
     let atLeast (lo: int) (x: int) = if x >= lo then None else Some $"must be >= {lo}"
     let positive (x: float) = if x > 0.0 then None else Some "must be > 0"
     let nonNegative (x: float) = if x >= 0.0 then None else Some "must be >= 0"

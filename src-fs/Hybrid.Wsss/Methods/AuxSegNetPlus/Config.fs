@@ -147,7 +147,6 @@ module Config =
 
     /// AuxSegNet+'s settings table (`--set`, config files, run.json, `hybrid settings auxsegnet+`).
     let table: SettingsTable<Config> =
-        let none _ = None
         let th (c: Config) = c.Thresholds
         { Method = "auxsegnet+"
           Defaults = defaults
@@ -157,29 +156,29 @@ module Config =
               Setting.choice "affinity" "the affinity that refines segmentation: none, segmentation's, cross-task with one or both constraints" "Tab. V"
                   [ "ct-seg-sal", CrossTaskBothConstraints; "none", NoAffinity; "seg", SegmentationAffinity; "ct-seg", CrossTaskSegmentationConstraint ] (fun c -> c.Affinity) (fun v c -> { c with Affinity = v })
               Setting.choice "kind" "pairwise affinity or the dual (two-way) affinity" "Tab. X" [ "dual", Dual; "pairwise", Pairwise ] (fun c -> c.Kind) (fun v c -> { c with Kind = v })
-              Setting.floats "cam-scales" "CAM scales of the label generation" "Tab. VIII (0.5,1,1.5)" none (fun c -> c.CamScales) (fun v c -> { c with CamScales = v })
+              Setting.floats "cam-scales" "CAM scales of the label generation" "Tab. VIII (0.5,1,1.5)" Check.none (fun c -> c.CamScales) (fun v c -> { c with CamScales = v })
               Setting.flag "cam-flip" "CAMs also from the flipped image" "Tab. VIII (false)" (fun c -> c.CamFlip) (fun v c -> { c with CamFlip = v })
               Setting.flag "refine-cam" "refine the CAMs with the learned affinity" "Eq. 18 (true)" (fun c -> c.RefineCam) (fun v c -> { c with RefineCam = v })
-              Setting.int "stages" "number of label stages" "Tab. VI (4)" none (fun c -> c.Stages) (fun v c -> { c with Stages = v })
+              Setting.int "stages" "number of label stages" "Tab. VI (4)" Check.none (fun c -> c.Stages) (fun v c -> { c with Stages = v })
               Setting.flag "iterative" "regenerate the labels after each stage" "Tab. XI (true)" (fun c -> c.IterativeRefinement) (fun v c -> { c with IterativeRefinement = v })
-              Setting.float "cam-threshold" "foreground CAM threshold of the pseudo labels" "Sec. IV-A (0.2)" none (fun c -> (th c).Cam) (fun v c -> { c with Thresholds = { th c with Cam = v } })
+              Setting.float "cam-threshold" "foreground CAM threshold of the pseudo labels" "Sec. IV-A (0.2)" Check.none (fun c -> (th c).Cam) (fun v c -> { c with Thresholds = { th c with Cam = v } })
               Setting.custom "saliency-threshold" (Text "<value>|<k>xmean") "saliency cut: a value (the paper's 0.06) or k x the map's mean" "Sec. IV-A (default 2xmean, ours)"
-                  saliencyCut showCut none (fun c -> (th c).Saliency) (fun v c -> { c with Thresholds = { th c with Saliency = v } })
+                  saliencyCut showCut Check.none (fun c -> (th c).Saliency) (fun v c -> { c with Thresholds = { th c with Saliency = v } })
               Setting.flag "saliency-crf" "dense CRF on the saliency labels" "Eq. 1 (true)" (fun c -> c.SaliencyCrf) (fun v c -> { c with SaliencyCrf = v })
-              Setting.int "channels" "branch channels" "Sec. IV-A (128)" none (fun c -> c.BranchChannels) (fun v c -> { c with BranchChannels = v })
+              Setting.int "channels" "branch channels" "Sec. IV-A (128)" Check.none (fun c -> c.BranchChannels) (fun v c -> { c with BranchChannels = v })
               Setting.custom "dilations" (Text "two ints, e.g. 6,12") "the two dilation rates of the branches" "Sec. III (6,12)"
                   (fun v ->
                       match Setting.parseFloats v with
                       | Ok [ a; b ] when a = Math.Round a && b = Math.Round b -> Ok(int a, int b)
                       | _ -> Error "not two integer rates, e.g. 6,12")
-                  (fun (a, b) -> $"{a},{b}") none (fun c -> c.Dilations) (fun v c -> { c with Dilations = v })
+                  (fun (a, b) -> $"{a},{b}") Check.none (fun c -> c.Dilations) (fun v c -> { c with Dilations = v })
               Setting.optionalInt "chunk-rows" "all" "affinity rows per chunk (memory), or all at once" "ours (all)" 1 (fun c -> c.ChunkRows) (fun v c -> { c with ChunkRows = v })
-              Setting.int "classification-epochs" "epochs of the classification phase" "Sec. IV-A (15)" none (fun c -> c.ClassificationEpochs) (fun v c -> { c with ClassificationEpochs = v })
-              Setting.int "max-epochs" "epoch budget of a label stage" "Sec. IV-A (15)" none (fun c -> c.MaxEpochsPerStage) (fun v c -> { c with MaxEpochsPerStage = v })
-              Setting.int "patience" "early-stopping patience in epochs" "Sec. IV-A (5)" none (fun c -> c.Patience) (fun v c -> { c with Patience = v })
+              Setting.int "classification-epochs" "epochs of the classification phase" "Sec. IV-A (15)" Check.none (fun c -> c.ClassificationEpochs) (fun v c -> { c with ClassificationEpochs = v })
+              Setting.int "max-epochs" "epoch budget of a label stage" "Sec. IV-A (15)" Check.none (fun c -> c.MaxEpochsPerStage) (fun v c -> { c with MaxEpochsPerStage = v })
+              Setting.int "patience" "early-stopping patience in epochs" "Sec. IV-A (5)" Check.none (fun c -> c.Patience) (fun v c -> { c with Patience = v })
               Setting.flag "restore-best" "a stage ends with its best epoch's weights" "ours (true)" (fun c -> c.RestoreBest) (fun v c -> { c with RestoreBest = v })
-              Setting.float "lr" "base learning rate of each phase (poly 0.9 from it)" "Sec. IV-A (1e-3)" none (fun c -> c.Lr) (fun v c -> { c with Lr = v })
-              Setting.float "new-layer-lr-mult" "learning-rate multiplier of the new layers (the public code uses 10)" "Sec. IV-A (1)" none (fun c -> c.NewLayerLrMultiplier) (fun v c -> { c with NewLayerLrMultiplier = v }) ]
+              Setting.float "lr" "base learning rate of each phase (poly 0.9 from it)" "Sec. IV-A (1e-3)" Check.none (fun c -> c.Lr) (fun v c -> { c with Lr = v })
+              Setting.float "new-layer-lr-mult" "learning-rate multiplier of the new layers (the public code uses 10)" "Sec. IV-A (1)" Check.none (fun c -> c.NewLayerLrMultiplier) (fun v c -> { c with NewLayerLrMultiplier = v }) ]
           Validate = problems }
 
     /// The config when the switches fit together, else SettingsError saying what to change.

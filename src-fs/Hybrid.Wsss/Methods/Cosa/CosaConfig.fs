@@ -139,7 +139,10 @@ type CosaConfig =
       /// the backbone (public code: 10).
       HeadLrMultiplier: float
       SegmentationHead: SegmentationHead
-      Predicting: PredictingNetwork }
+      Predicting: PredictingNetwork
+      /// The online network trains on the strong view (Sec. 3.1; the loader makes it) or, for
+      /// the ablation, on the weak view the assignment network labels.
+      OnlineStrongView: bool }
 
 module CosaConfig =
     /// The LargeFOV decoder of CoSA's public code (512 channels, dilation 5, 3x3 fc7).
@@ -170,7 +173,8 @@ module CosaConfig =
           PseudoFlip = true
           HeadLrMultiplier = 10.0
           SegmentationHead = cosaHead
-          Predicting = AssignmentNetwork }
+          Predicting = AssignmentNetwork
+          OnlineStrongView = true }
 
     /// GC of Tab. 3.
     let guided (cfg: CosaConfig) = cfg.Guidance <> NoGuidance
@@ -219,9 +223,8 @@ module CosaConfig =
     /// CoSA's settings table (`--set`, config files, run.json, `hybrid settings cosa`). The
     /// rows parse and show; `problems` checks the ranges of the whole config.
     let table: SettingsTable<CosaConfig> =
-        let none _ = None
-        let float name doc paper get set = Setting.float name doc paper none get set
-        let int name doc paper get set = Setting.int name doc paper none get set
+        let float name doc paper get set = Setting.float name doc paper Check.none get set
+        let int name doc paper get set = Setting.int name doc paper Check.none get set
         { Method = "cosa"
           Defaults = defaults
           Rows =
@@ -241,15 +244,15 @@ module CosaConfig =
               Setting.custom "momentum" Number "a constant EMA momentum m of the assignment network" "Sec. 4.1 (0.9994)"
                   (Setting.parseFloat >> Result.map FixedMomentum)
                   (function FixedMomentum m -> Setting.showFloat m | HorizonFraction _ -> "(set by momentum-horizon)")
-                  none (fun c -> c.Momentum) (fun v c -> { c with Momentum = v })
+                  Check.none (fun c -> c.Momentum) (fun v c -> { c with Momentum = v })
               Setting.custom "momentum-horizon" Number "the EMA horizon 1/(1-m) as a fraction of the run (the default keeps the paper's 0.9994 over 32k steps)" "Sec. 4.1; run_voc.sh 32k steps (0.052)"
                   (Setting.parseFloat >> Result.map HorizonFraction)
                   (function HorizonFraction f -> Setting.showFloat f | FixedMomentum _ -> "(set by momentum)")
-                  none (fun c -> c.Momentum) (fun v c -> { c with Momentum = v })
+                  Check.none (fun c -> c.Momentum) (fun v c -> { c with Momentum = v })
               Setting.custom "warmup" (Text "steps (int) or a fraction of the run") "when the pseudo-label terms start" "Fig. 1: 2k iterations (default 0.1 of the run)"
                   Warmup.parse
                   (function WarmupSteps n -> string n | WarmupFraction f -> Setting.showFloat f)
-                  none (fun c -> c.Warmup) (fun v c -> { c with Warmup = v })
+                  Check.none (fun c -> c.Warmup) (fun v c -> { c with Warmup = v })
               float "lambda-alpha" "perplexity lambda_alpha" "Eq. 4 (0.8)" (fun c -> c.Perplexity.Alpha) (fun v c -> { c with Perplexity = { c.Perplexity with Alpha = v } })
               float "lambda-beta" "perplexity lambda_beta" "Eq. 4 (1)" (fun c -> c.Perplexity.Beta) (fun v c -> { c with Perplexity = { c.Perplexity with Beta = v } })
               float "epsilon" "low-perplexity bound of CSC" "Eq. 9 (1)" (fun c -> c.LowPerplexityBound) (fun v c -> { c with LowPerplexityBound = v })
@@ -261,14 +264,16 @@ module CosaConfig =
               float "w-c2s" "lambda_c2s" "Eq. 11 (0.1)" (fun c -> c.WeightC2s) (fun v c -> { c with WeightC2s = v })
               float "w-s2c" "lambda_s2c" "Eq. 11 (0.05)" (fun c -> c.WeightS2c) (fun v c -> { c with WeightS2c = v })
               float "w-csc" "lambda_csc" "Eq. 11 (0.1)" (fun c -> c.WeightCsc) (fun v c -> { c with WeightCsc = v })
-              Setting.floats "scales" "scales of the assignment network's pseudo-label forward" "public code (1.0,0.5,1.5)" none (fun c -> c.PseudoScales) (fun v c -> { c with PseudoScales = v })
+              Setting.floats "scales" "scales of the assignment network's pseudo-label forward" "public code (1.0,0.5,1.5)" Check.none (fun c -> c.PseudoScales) (fun v c -> { c with PseudoScales = v })
               Setting.flag "flip" "pseudo labels also from the flipped view" "public code (true)" (fun c -> c.PseudoFlip) (fun v c -> { c with PseudoFlip = v })
               float "head-lr" "lr multiplier of the classifiers and the segmentation head" "public code (10)" (fun c -> c.HeadLrMultiplier) (fun v c -> { c with HeadLrMultiplier = v })
               int "head-hidden" "LargeFOV channels" "public code (512)" (fun c -> (head c).Hidden) (fun v c -> { c with SegmentationHead = { head c with Hidden = v } })
               int "head-dilation" "LargeFOV dilation" "public code (5)" (fun c -> (head c).Dilation) (fun v c -> { c with SegmentationHead = { head c with Dilation = v } })
               int "head-fc7" "LargeFOV fc7 kernel, 1 or 3" "public code (3)" (fun c -> (head c).Fc7Kernel) (fun v c -> { c with SegmentationHead = { head c with Fc7Kernel = v } })
               Setting.choice "predict" "the network answering predictions: assignment (an) or online (on)" "Fig. 8; public code scores both"
-                  [ "an", AssignmentNetwork; "on", OnlineNetwork ] (fun c -> c.Predicting) (fun v c -> { c with Predicting = v }) ]
+                  [ "an", AssignmentNetwork; "on", OnlineNetwork ] (fun c -> c.Predicting) (fun v c -> { c with Predicting = v })
+              Setting.flag "strong-view" "the online network trains on the strong view (false: on the weak view, an ablation)" "Sec. 3.1 (true)"
+                  (fun c -> c.OnlineStrongView) (fun v c -> { c with OnlineStrongView = v }) ]
           Validate = problems }
 
     /// The config when it holds together, else SettingsError naming every problem.

@@ -117,7 +117,7 @@ let separation (cfg: CosaConfig) (cams: Tensor) (targets: Targets) (batch: Batch
 /// be multiplied by 0).
 let losses (cfg: CosaConfig) (model: CosaModel) (state: CosaState) (ctx: StepContext) (batch: Batch) : NamedLosses =
     let on = model.Online
-    let strong = batch.Strong |> Option.defaultValue batch.Images     // (B, 3, H, W)
+    let strong = if cfg.OnlineStrongView then batch.Strong |> Option.defaultValue batch.Images else batch.Images // (B, 3, H, W)
     let o = on.forward strong
     let cls = Losses.bce o.Scores batch.Labels                         // Eq. 1
     let clsAux = Losses.bce o.AuxScores batch.Labels

@@ -116,7 +116,6 @@ module CsdConfig =
     /// CSD's settings table (`--set`, config files, run.json, `hybrid settings csd`): CSD's rows,
     /// then the baseline's it is plugged into.
     let table: SettingsTable<CsdConfig> =
-        let none _ = None
         let cooc (c: CsdConfig) = c.Cooccurrence
         { Method = "csd"
           Defaults = defaults
@@ -132,14 +131,14 @@ module CsdConfig =
                       | x when x.StartsWith "smoothed:" -> Setting.parseFloat (x.Substring 9) |> Result.map SmoothedSoftmax
                       | _ -> Error "not one of paper, smoothed, smoothed:<scale>")
                   (function Normalised -> "paper" | SmoothedSoftmax t -> "smoothed:" + Setting.showFloat t)
-                  none (fun c -> (cooc c).Estimate) (fun v c -> { c with Cooccurrence = { cooc c with Estimate = v } })
+                  Check.none (fun c -> (cooc c).Estimate) (fun v c -> { c with Cooccurrence = { cooc c with Estimate = v } })
               Setting.choice "diagonal" "the prior's diagonal: images with the class, single-label images, or zero" "Eq. 1 (ours: the paper is silent)"
                   [ "images", ImagesWithClass; "single", SingleLabelImages; "zero", ZeroDiagonal ] (fun c -> (cooc c).Diagonal) (fun v c -> { c with Cooccurrence = { cooc c with Diagonal = v } })
               Setting.float "lambda1" "weight of the foreground consistency L_fg" "Eq. 6, Fig. 6 (0.01)" Check.nonNegative (fun c -> c.Lambda1) (fun v c -> { c with Lambda1 = v })
               Setting.float "lambda2" "weight of the background consistency L_bg" "Eq. 6, Fig. 6 (0.1)" Check.nonNegative (fun c -> c.Lambda2) (fun v c -> { c with Lambda2 = v })
               Setting.choice "bg_score" "the background distribution of Eq. 5: a dummy class, or saliency sum vs dummy" "Eq. 4-5 (Eq. 4 is lost; MAP.md's reading)"
                   [ "dummy_class", DummyClass; "saliency_sum", SaliencySum ] (fun c -> c.Background) (fun v c -> { c with Background = v })
-              Setting.float "dummy_score" "the constant dummy score M'" "Eq. 4 (value lost; 0 ours)" none (fun c -> c.DummyScore) (fun v c -> { c with DummyScore = v })
+              Setting.float "dummy_score" "the constant dummy score M'" "Eq. 4 (value lost; 0 ours)" Check.none (fun c -> c.DummyScore) (fun v c -> { c with DummyScore = v })
               Setting.choice "reduction" "reduction of the per-pixel KL terms: sum over output cells, or mean over pixels" "Eq. 3, 5 (mean: ours)"
                   [ "mean", MeanOverPixels; "sum_cells", SumOverCells ] (fun c -> c.Reduction) (fun v c -> { c with Reduction = v })
               Setting.flag "paste_cls" "also apply L_cls to the pasted views" "ours (Eq. 6 names none: off)" (fun c -> c.PasteClassification) (fun v c -> { c with PasteClassification = v })
@@ -149,7 +148,7 @@ module CsdConfig =
               Setting.custom "stage1" (Text "train|<cam run folder>") "the stage-1 model: trained in the run, or a finished cam run's folder" "Sec. 3 (two stages)"
                   (fun v -> if v.Trim().ToLowerInvariant() = "train" then Ok TrainBaseline elif v.Trim() = "" then Error "not train nor a folder" else Ok(FromRun(v.Trim())))
                   (function TrainBaseline -> "train" | FromRun d -> d)
-                  none (fun c -> c.Stage1) (fun v c -> { c with Stage1 = v })
+                  Check.none (fun c -> c.Stage1) (fun v c -> { c with Stage1 = v })
               // two keys set the one source-mask rule
               Setting.custom "source_masks" (Choice [ "cam"; "pseudo"; "gt_oracle" ]) "single-label masks from the CAM, the stage-1 method's pseudo masks, or GT (an oracle, not weak)" "Sec. 3.2"
                   (fun v ->
@@ -159,7 +158,7 @@ module CsdConfig =
                       | "gt_oracle" -> Ok(Some GroundTruthOracle)
                       | _ -> Error "not one of cam, pseudo, gt_oracle")
                   (function None -> "cam" | Some MethodPseudo -> "pseudo" | Some _ -> "gt_oracle")
-                  none
+                  Check.none
                   (fun c -> match c.SourceMask with CamThreshold _ -> None | r -> Some r)
                   (fun v c ->
                       match v with
