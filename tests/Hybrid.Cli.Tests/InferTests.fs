@@ -10,10 +10,7 @@ open Argu
 open Hybrid.Data
 open Hybrid.Cli.Commands
 
-let private temp (name: string) =
-    let dir = Path.Combine(Path.GetTempPath(), $"hybrid-infer-{name}-{Guid.NewGuid():N}")
-    Directory.CreateDirectory dir |> ignore
-    dir
+let private temp = TempDirs.create "infer"
 
 /// A tiny dataset and a supervised run on it (4 steps): a method with a segmentation output.
 let private fixture =
@@ -84,7 +81,7 @@ let tests =
                 Expect.equal (names out) [ "b.png"; "b_overlay.png"; "d.png"; "d_overlay.png" ] "the readable images after the broken one are segmented"
                 // the failures name each file with a reason
                 let device = TorchSharp.torch.CPU
-                let _, m, _ = RunCmds.restore device run
+                let _, m, _ = Hybrid.Wsss.Runs.RunDriver.restore device run
                 let written, failed = RunCmds.segmentFolder device m.Predict.Segment.Value images (temp "out2")
                 m.Model.Dispose()
                 Expect.equal written [ "b"; "d" ] "written"

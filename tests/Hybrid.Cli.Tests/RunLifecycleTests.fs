@@ -13,10 +13,7 @@ open Hybrid.Wsss.Runs
 open Hybrid.Cli
 open Hybrid.TestSupport.Expectations
 
-let private temp (name: string) =
-    let dir = Path.Combine(Path.GetTempPath(), $"hybrid-life-{name}-{Guid.NewGuid():N}")
-    Directory.CreateDirectory dir |> ignore
-    dir
+let private temp = TempDirs.create "life"
 
 /// `hybrid ARGV` as the process runs it: the exit code and the error message (if any).
 let cli (argv: string[]) : int * string =

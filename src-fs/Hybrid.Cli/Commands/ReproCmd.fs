@@ -234,10 +234,6 @@ let private trainInChildren (jobs: int) (pending: (string * RunRequest) list) =
                 Say.warn $"[{completed.Value}/{total}] FAILED {label} (exit {p.ExitCode}); see {logPath}")) |> ignore
     List.ofSeq failures
 
-/// Whether a run folder holds a run stopped part-way (a checkpoint in it or a stage's
-/// subfolder, or AuxSegNet+'s journal).
-let stoppedPartWay (dir: string) = RunFolderState.hasCheckpoint dir
-
 /// The run of one seed of a row: a RunSpec record (the table's data, steps, backbone and the
 /// row's method, settings and init), and whether it continues a run stopped part-way.
 let runRequest (runsDir: string) (data: string option) (quick: bool) (device: string option) (spec: TableSpec) (row: Row) (seed: int) (dir: string) : RunRequest =
@@ -257,7 +253,7 @@ let runRequest (runsDir: string) (data: string option) (quick: bool) (device: st
     { Spec = runSpec
       Execution = { Execution.defaults with Device = defaultArg device "cpu"; Workers = (if quick then 0 else Execution.defaults.Workers) }
       Out = dir
-      Mode = (if stoppedPartWay dir then FolderMode.Resume else FolderMode.Fresh) }
+      Mode = (if RunFolderState.hasCheckpoint dir then FolderMode.Resume else FolderMode.Fresh) }
 
 let run (a: ParseResults<Args>) =
     let quick = a.Contains Quick

@@ -15,9 +15,6 @@ open Hybrid.Wsss.Reports
 open Hybrid.Wsss.Data
 open Hybrid.Cli
 
-/// The trained method of a run folder on `device` (run.json and its checkpoint).
-let restore (device: torch.Device) (dir: string) = Hybrid.Wsss.Runs.RunDriver.restore device dir
-
 type Output =
     | Cam
     | Pseudo
@@ -77,7 +74,7 @@ let scoreMasks (labels: string) (data: string) (sp: VocSplit) : string[] * EvalR
 let private evalRun (a: ParseResults<EvalArgs>) =
     let dir = match a.TryGetResult Run with Some d -> d | None -> invalidArg "run" "eval cam|pseudo|seg needs --run RUN"
     let device = DeviceOption.resolve (a.TryGetResult EvalArgs.Device)
-    let spec, m, classNames = restore device dir
+    let spec, m, classNames = Hybrid.Wsss.Runs.RunDriver.restore device dir
     let sp = a.GetResult(Split, VocSplit.Val)
     let ds = DataSource.openSplit spec.Data sp None
     let batches () = DataSource.evalBatches device ds 16
@@ -141,7 +138,7 @@ let writeMasks (dir: string) (ids: string[]) (labels: Tensor) =
 let labels (a: ParseResults<LabelsArgs>) =
     let dir = a.GetResult Run
     let device = DeviceOption.resolve (a.TryGetResult LabelsArgs.Device)
-    let spec, m, _ = restore device dir
+    let spec, m, _ = Hybrid.Wsss.Runs.RunDriver.restore device dir
     let out = a.GetResult Out
     let ds = DataSource.openSplit spec.Data (a.GetResult(Split, VocSplit.Train)) None
     let t = a.GetResult(Threshold, 0.3)
@@ -225,7 +222,7 @@ let infer (a: ParseResults<InferArgs>) =
         2
     else
         let device = DeviceOption.resolve (a.TryGetResult InferArgs.Device)
-        let _, m, _ = restore device (a.GetResult Run)
+        let _, m, _ = Hybrid.Wsss.Runs.RunDriver.restore device (a.GetResult Run)
         let segment =
             match m.Predict.Segment with
             | Some f -> f

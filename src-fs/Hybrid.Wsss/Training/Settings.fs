@@ -74,6 +74,20 @@ type SettingsSchema =
       /// Every setting's value for the given pairs (defaults filled in), for run.json and reports.
       Resolve: (string * string) list -> (string * string) list }
 
+/// Range checks for rows (None: fine; Some: the rule, as the error says it).
+module Check =
+    /// Any value is in range.
+    let none (_: 'T) : string option = None
+    let atLeast (lo: int) (x: int) = if x >= lo then None else Some $"must be >= {lo}"
+    let positive (x: float) = if x > 0.0 then None else Some "must be > 0"
+    let nonNegative (x: float) = if x >= 0.0 then None else Some "must be >= 0"
+    /// in [0, 1]
+    let unitInterval (x: float) = if x >= 0.0 && x <= 1.0 then None else Some "must lie in [0, 1]"
+    /// in (0, 1)
+    let openUnit (x: float) = if x > 0.0 && x < 1.0 then None else Some "must lie in (0, 1)"
+    let oneOf (allowed: int list) (x: int) =
+        if List.contains x allowed then None else Some $"""must be one of {String.Join(", ", allowed)}"""
+
 /// Builders of settings-table rows: each parses its type, checks its range and reads / writes
 /// one field of the config through get / set.
 module Setting =
@@ -127,9 +141,7 @@ module Setting =
                     | Some problem -> Error problem
                     | None -> Ok(set v c) }
 
-    let private noCheck _ = None
-
-    let flag name doc paper get set = custom name Flag doc paper parseFlag showFlag noCheck get set
+    let flag name doc paper get set = custom name Flag doc paper parseFlag showFlag Check.none get set
     let int name doc paper check get set = custom name Integer doc paper parseInt showInt check get set
     let float name doc paper check get set = custom name Number doc paper parseFloat showFloat check get set
     let floats name doc paper check get set = custom name Numbers doc paper parseFloats showFloats check get set
@@ -154,7 +166,7 @@ module Setting =
             match cases |> List.tryFind (fun (_, c) -> c = x) with
             | Some(n, _) -> n
             | None -> sprintf "%A" x
-        custom name (Choice names) doc paper parse show noCheck get set
+        custom name (Choice names) doc paper parse show Check.none get set
 
     /// The row of a part of a larger config (e.g. CoSA's table inside CoSA-MS'), under a
     /// prefix ("seg." for a stage's settings) or none ("").
@@ -165,20 +177,6 @@ module Setting =
           Paper = s.Paper
           Show = get >> s.Show
           Apply = fun text p -> s.Apply text (get p) |> Result.map (fun c -> set c p) }
-
-/// Range checks for rows (None: fine; Some: the rule, as the error says it).
-module Check =
-    /// Any value is in range.
-    let none (_: 'T) : string option = None
-    let atLeast (lo: int) (x: int) = if x >= lo then None else Some $"must be >= {lo}"
-    let positive (x: float) = if x > 0.0 then None else Some "must be > 0"
-    let nonNegative (x: float) = if x >= 0.0 then None else Some "must be >= 0"
-    /// in [0, 1]
-    let unitInterval (x: float) = if x >= 0.0 && x <= 1.0 then None else Some "must lie in [0, 1]"
-    /// in (0, 1)
-    let openUnit (x: float) = if x > 0.0 && x < 1.0 then None else Some "must lie in (0, 1)"
-    let oneOf (allowed: int list) (x: int) =
-        if List.contains x allowed then None else Some $"""must be one of {String.Join(", ", allowed)}"""
 
 module SettingsTable =
     /// A key as users may write it: case, surrounding space and the '-' / '_' separator ignored
