@@ -247,4 +247,38 @@ let tests =
                 Expect.equal b { a with Seed = 3 } "the same spec, the seed given beside it"
             finally
                 if Directory.Exists out then Directory.Delete(out, true)
+
+        testCase "weights export writes the run's backbone alone, which train --weights starts from" <| fun () ->
+            let data, run = fixture.Force()
+            let dir = temp "export"
+            try
+                let file = Path.Combine(dir, "backbone.safetensors")
+                let rc, msg = cli [| "weights"; "export"; "--run"; run; "--out"; file |]
+                Expect.equal rc 0 msg
+                let struct (tensors, metadata) = Hybrid.Torch.Serialization.Safetensors.Load file
+                try
+                    use backbone = Hybrid.Vision.Backbones.BackboneRegistry.Create("tiny_resnet")
+                    let own = backbone.state_dict ()
+                    Expect.equal (Set.ofSeq tensors.Keys) (Set.ofSeq own.Keys) "exactly the backbone's tensors, unprefixed"
+                    Expect.equal metadata["format"] BackboneExport.format "format tag"
+                    let spec, _ = RunSpec.ofJson "metadata" metadata["run"]
+                    Expect.equal spec (fst (RunSpec.load run)) "the run's spec is the provenance"
+                    Expect.isTrue (metadata.ContainsKey "results") "a finished run's scores travel with it"
+                    // the exported tensors are the trained ones, not a fresh backbone's
+                    let struct (ck, _) = Hybrid.Torch.Serialization.Safetensors.Load(Path.Combine(run, "checkpoint.safetensors"))
+                    try
+                        let key = "model.backbone." + (Seq.head (Seq.sort tensors.Keys))
+                        Expect.isTrue (tensors[Seq.head (Seq.sort tensors.Keys)].allclose(ck[key], 0.0, 0.0)) $"{key} equals the checkpoint's"
+                    finally
+                        for t in ck.Values do t.Dispose()
+                finally
+                    for t in tensors.Values do t.Dispose()
+                let out = Path.Combine(dir, "from-export")
+                let rc, msg = cli (trainArgs data out [ "--weights"; file ])
+                Expect.equal rc 0 $"train --weights <exported>: {msg}"
+                let rc, msg = cli [| "weights"; "export"; "--run"; dir; "--out"; Path.Combine(dir, "x.safetensors") |]
+                Expect.equal rc ExitCodes.runFolderConflict "a folder without run.json"
+                Expect.stringContains msg "run.json" "the message says what is missing"
+            finally
+                Directory.Delete(dir, true)
     ]

@@ -35,10 +35,23 @@ type InspectArgs =
             | Backbone _ -> "registered backbone name"
             | File _ -> "checkpoint (.pth/.pt or .safetensors)"
 
+type ExportArgs =
+    | [<Mandatory>] Run of dir: string
+    | [<Mandatory>] Out of path: string
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Run _ -> "a finished or checkpointed `hybrid train` run folder"
+            | Out _ -> "the backbone-only .safetensors to write (what `train --weights` takes)"
+
 type WeightsArgs =
     | [<CliPrefix(CliPrefix.None)>] Inspect of ParseResults<InspectArgs>
+    | [<CliPrefix(CliPrefix.None)>] Export of ParseResults<ExportArgs>
     interface IArgParserTemplate with
-        member _.Usage = "load a checkpoint into a backbone and report missing, unexpected and mis-shaped keys"
+        member a.Usage =
+            match a with
+            | Inspect _ -> "load a checkpoint into a backbone and report missing, unexpected and mis-shaped keys"
+            | Export _ -> "write a run's backbone alone (a few MB for tiny_resnet) with the run's spec as provenance"
 
 let weights (a: ParseResults<WeightsArgs>) =
     match a.GetSubCommand() with
@@ -46,6 +59,11 @@ let weights (a: ParseResults<WeightsArgs>) =
         let r = BackboneWeights.Inspect(i.GetResult Backbone, i.GetResult File)
         printfn "%s" (string r)
         if r.IsClean then 0 else 1
+    | Export e ->
+        let out = e.GetResult Out
+        let spec = Hybrid.Wsss.Runs.BackboneExport.export (e.GetResult Run) out
+        Say.info $"{spec.Backbone} backbone of {e.GetResult Run} ({spec.Method}, {spec.Steps} steps, seed {spec.Seed}) written to {out} ({float (System.IO.FileInfo(out).Length) / 1048576.0:F1} MiB)"
+        0
 
 type FeaturesArgs =
     | [<Mandatory>] Backbone of name: string
