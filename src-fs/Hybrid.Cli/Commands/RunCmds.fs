@@ -30,6 +30,7 @@ type EvalArgs =
     | Split of VocSplit
     | Tta
     | Crf
+    | Given_Labels
     | Device of name: string
     interface IArgParserTemplate with
         member a.Usage =
@@ -41,6 +42,7 @@ type EvalArgs =
             | Split _ -> "split to score (default val)"
             | Tta -> "multi-scale (0.5, 1, 1.5) + flip for seg (CAMs always use it)"
             | Crf -> "dense CRF on the segmentation probabilities (the method's paper preset)"
+            | Given_Labels -> "seg restricted to each image's GT classes, as seeds and pseudo masks are scored (a diagnostic, not a WSSS result)"
             | Device _ -> DeviceOption.usage
 
 /// Scores a folder of label PNGs (palette indices: 0..K, 255 ignore) against a split's ground
@@ -88,10 +90,14 @@ let private evalRun (a: ParseResults<EvalArgs>) =
         | Seg ->
             let scales = if a.Contains Tta then Evaluate.Scales.multi else Evaluate.Scales.single
             let crf = if a.Contains Crf then Some CrfPreset.DeepLabLargeFov else None
-            Markdown.perClass classNames (Evaluate.segmentationWith crf sp c m.Predict scales (batches ()))
+            if a.Contains Given_Labels then
+                if crf.IsSome then invalidArg "crf" "--given-labels scores the network's own probabilities; leave out --crf"
+                Markdown.perClass classNames (Evaluate.segmentationGivenLabels sp c m.Predict scales (batches ()))
+            else Markdown.perClass classNames (Evaluate.segmentationWith crf sp c m.Predict scales (batches ()))
         | Masks -> invalidArg "output" "eval masks scores a label folder: --labels DIR, not --run"
     printfn "%s" text
-    let name = $"eval-{(a.GetResult Output).ToString().ToLowerInvariant()}-{VocReader.SplitFileName sp}.md"
+    let given = if a.Contains Given_Labels then "-given-labels" else ""
+    let name = $"eval-{(a.GetResult Output).ToString().ToLowerInvariant()}{given}-{VocReader.SplitFileName sp}.md"
     File.WriteAllText(Path.Combine(dir, name), text)
     Say.info $"written to {Path.Combine(dir, name)}"
     0

@@ -11,6 +11,10 @@ type Scored =
     | PseudoMasks
     /// a segmentation network's predictions
     | Segmentation
+    /// a segmentation network's predictions restricted to each image's GT classes (a
+    /// diagnostic: seeds and pseudo masks are scored with the image labels, a segmentation
+    /// is not; the difference is what the network's recognition costs)
+    | SegmentationGivenLabels
 
 /// Scores of one class; NaN where undefined (no prediction for precision, no ground truth for
 /// recall, neither for IoU).
@@ -127,6 +131,7 @@ module Metrics =
             | CamSeeds -> "CAM seeds"
             | PseudoMasks -> "pseudo masks"
             | Segmentation -> "segmentation"
+            | SegmentationGivenLabels -> "segmentation given the image labels"
         sprintf
             "%s %s: mIoU %.2f fg-IoU %.2f P %.2f R %.2f acc %.2f"
             split

@@ -10,7 +10,11 @@ let private pct (v: float) = if Double.IsNaN v then "-" else (100.0 * v).ToStrin
 
 let private f2 (v: float) = v.ToString("F2", CultureInfo.InvariantCulture)
 
-let scoredName = function CamSeeds -> "CAM seeds" | PseudoMasks -> "pseudo masks" | Segmentation -> "segmentation"
+let scoredName = function
+    | CamSeeds -> "CAM seeds"
+    | PseudoMasks -> "pseudo masks"
+    | Segmentation -> "segmentation"
+    | SegmentationGivenLabels -> "segmentation given the image labels (diagnostic)"
 
 /// One line summary: "CAM seeds on val: mIoU 31.2 (fg IoU 55.0)".
 let summary (r: EvalResult) =

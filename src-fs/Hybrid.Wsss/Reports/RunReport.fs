@@ -15,7 +15,9 @@ type Results =
     { Split: VocSplit
       Seeds: SweepResult option
       Pseudo: EvalResult option
-      Segmentation: EvalResult option }
+      Segmentation: EvalResult option
+      /// the segmentation restricted to each image's GT classes (Evaluate.segmentationGivenLabels)
+      SegmentationGivenLabels: EvalResult option }
 
 /// How to evaluate.
 type Options =
@@ -38,13 +40,15 @@ let evaluate (opts: Options) (classes: int) (p: Predictor) (batches: unit -> seq
     { Split = opts.Split
       Seeds = p.Cam |> Option.map (fun _ -> Evaluate.camSeeds opts.Split classes p opts.CamScales opts.Thresholds (batches ()))
       Pseudo = p.Pseudo |> Option.map (fun _ -> Evaluate.pseudo opts.Split classes p (batches ()))
-      Segmentation = p.Segment |> Option.map (fun _ -> Evaluate.segmentation opts.Split classes p opts.SegScales (batches ())) }
+      Segmentation = p.Segment |> Option.map (fun _ -> Evaluate.segmentation opts.Split classes p opts.SegScales (batches ()))
+      SegmentationGivenLabels = p.Segment |> Option.map (fun _ -> Evaluate.segmentationGivenLabels opts.Split classes p opts.SegScales (batches ())) }
 
 /// Headline numbers (fractions) by name, for metrics logs and comparisons.
 let headline (r: Results) : (string * float) list =
     [ match r.Seeds with Some s -> yield "seed_miou", s.Best.Result.MeanIoU; yield "seed_fg_iou", s.Best.Result.ForegroundIoU; yield "seed_threshold", s.Best.Threshold | None -> ()
       match r.Pseudo with Some e -> yield "pseudo_miou", e.MeanIoU; yield "pseudo_precision", e.MeanPrecision; yield "pseudo_recall", e.MeanRecall | None -> ()
-      match r.Segmentation with Some e -> yield "seg_miou", e.MeanIoU; yield "seg_fg_iou", e.ForegroundIoU | None -> () ]
+      match r.Segmentation with Some e -> yield "seg_miou", e.MeanIoU; yield "seg_fg_iou", e.ForegroundIoU | None -> ()
+      match r.SegmentationGivenLabels with Some e -> yield "seg_given_labels_miou", e.MeanIoU | None -> () ]
 
 let markdown (title: string) (classNames: string[]) (r: Results) =
     let parts =
@@ -56,7 +60,8 @@ let markdown (title: string) (classNames: string[]) (r: Results) =
               yield Markdown.sweep s
           | None -> ()
           match r.Pseudo with Some e -> yield Markdown.perClass classNames e | None -> ()
-          match r.Segmentation with Some e -> yield Markdown.perClass classNames e | None -> () ]
+          match r.Segmentation with Some e -> yield Markdown.perClass classNames e | None -> ()
+          match r.SegmentationGivenLabels with Some e -> yield Markdown.perClass classNames e | None -> () ]
     String.concat "\n" parts
 
 /// Writes results.json (headline numbers) and report.md into dir.

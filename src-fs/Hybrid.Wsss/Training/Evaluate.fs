@@ -99,6 +99,19 @@ let segmentationWith (crf: Hybrid.Vision.CrfPreset option) (split: Hybrid.Data.V
 
 let segmentation split classes p s batches = segmentationWith None split classes p s batches
 
+/// The segmentation scored on the seeds' terms: each pixel's argmax over background and the
+/// image's GT classes only. A diagnostic beside `segmentation`, never a WSSS result (it reads
+/// GT image labels at test time): the gap between the two is what recognising the classes
+/// costs the network; the gap to the pseudo masks is what learning their shapes costs.
+let segmentationGivenLabels (split: Hybrid.Data.VocSplit) (classes: int) (p: Predictor) (s: Scales) (batches: seq<Batch>) : EvalResult =
+    let segment = need "segmentation" p.Segment
+    let predict (b: Batch) =
+        let probs = segmentProbs segment s b.Images                                // (B, K + 1, H, W)
+        let background = torch.ones([| b.Labels.size 0; 1L |], dtype = b.Labels.dtype, device = b.Labels.device)
+        let absent = torch.cat([| background; b.Labels |], 1L).lt(0.5)             // (B, K + 1)
+        probs.masked_fill(absent.unsqueeze(-1).unsqueeze(-1), -1.0).argmax(1L)    // (B, H, W)
+    Metrics.evaluate split SegmentationGivenLabels (confusion classes predict batches)
+
 /// The metrics `--eval-every` logs during training: whatever the method predicts, scored on
 /// val single-scale without flips (CAM seeds at the best threshold of the default sweep). The
 /// run's report keeps the full protocol (multi-scale + flip) for the end. classes = K + 1.

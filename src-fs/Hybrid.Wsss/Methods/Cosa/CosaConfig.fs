@@ -129,6 +129,9 @@ type CosaConfig =
       SeparationForm: SeparationForm
       /// Loss weights of Eq. 11: (lambda_c2s, lambda_s2c, lambda_csc) = (0.1, 0.05, 0.1).
       WeightC2s: float
+      /// The weight of L_c2s(M-dagger), the segmentation learning the auxiliary CAM's CPL:
+      /// Eq. 11 gives it lambda_c2s (0.1); 0 drops the term (an ablation, issue 22 suspect 3).
+      WeightC2sAux: float
       WeightS2c: float
       WeightCsc: float
       /// Scales of the assignment network's pseudo-label forward (public code: 1.0, 0.5, 1.5,
@@ -167,6 +170,7 @@ module CosaConfig =
           SeparationPixels = 1024
           SeparationForm = PositivePairs
           WeightC2s = 0.1
+          WeightC2sAux = 0.1
           WeightS2c = 0.05
           WeightCsc = 0.1
           PseudoScales = [ 1.0; 0.5; 1.5 ]
@@ -207,7 +211,7 @@ module CosaConfig =
           if not (cfg.SplTemperature > 0.0) then sprintf "spl-tau must be > 0, got %g" cfg.SplTemperature
           if not (cfg.SeparationTemperature > 0.0) then sprintf "csc-tau must be > 0, got %g" cfg.SeparationTemperature
           if cfg.SeparationPixels < 2 then sprintf "csc-pixels must be >= 2, got %d" cfg.SeparationPixels
-          for name, w in [ "w-c2s", cfg.WeightC2s; "w-s2c", cfg.WeightS2c; "w-csc", cfg.WeightCsc ] do
+          for name, w in [ "w-c2s", cfg.WeightC2s; "w-c2s-aux", cfg.WeightC2sAux; "w-s2c", cfg.WeightS2c; "w-csc", cfg.WeightCsc ] do
               if not (w >= 0.0) || Double.IsInfinity w then sprintf "%s must be a finite weight >= 0, got %g" name w
           if List.isEmpty cfg.PseudoScales then "scales needs at least one scale"
           for s in cfg.PseudoScales do
@@ -262,6 +266,7 @@ module CosaConfig =
               Setting.choice "csc-form" "Eq. 10 as printed (pairs) or the shared supervised InfoNCE" "Eq. 10"
                   [ "pairs", PositivePairs; "infonce", SupervisedInfoNce ] (fun c -> c.SeparationForm) (fun v c -> { c with SeparationForm = v })
               float "w-c2s" "lambda_c2s" "Eq. 11 (0.1)" (fun c -> c.WeightC2s) (fun v c -> { c with WeightC2s = v })
+              float "w-c2s-aux" "weight of L_c2s(M-dagger), the segmentation learning the auxiliary CAM's CPL" "Eq. 11 (lambda_c2s, 0.1)" (fun c -> c.WeightC2sAux) (fun v c -> { c with WeightC2sAux = v })
               float "w-s2c" "lambda_s2c" "Eq. 11 (0.05)" (fun c -> c.WeightS2c) (fun v c -> { c with WeightS2c = v })
               float "w-csc" "lambda_csc" "Eq. 11 (0.1)" (fun c -> c.WeightCsc) (fun v c -> { c with WeightCsc = v })
               Setting.floats "scales" "scales of the assignment network's pseudo-label forward" "public code (1.0,0.5,1.5)" Check.none (fun c -> c.PseudoScales) (fun v c -> { c with PseudoScales = v })

@@ -147,7 +147,7 @@ let losses (cfg: CosaConfig) (model: CosaModel) (state: CosaState) (ctx: StepCon
         [ yield "cls", cls
           yield "cls_aux", clsAux
           yield "c2s", c2s * (gate * cfg.WeightC2s)
-          yield "c2s_aux", c2sAux * (gate * cfg.WeightC2s)
+          yield "c2s_aux", c2sAux * (gate * cfg.WeightC2sAux)
           match s2c with
           | Some l -> yield "s2c", l * (gate * cfg.WeightS2c)
           | None -> ()
