@@ -128,4 +128,30 @@ let tests =
             Expect.equal r.Curve.Length 19 "r.Curve.Length"
             Expect.equal r.Best.Result.Split VocSplit.Val "r.Best.Result.Split"
             Expect.equal r.Best.Result.Scored CamSeeds "r.Best.Result.Scored"
+
+        testCase "segmentation given the image labels never predicts an absent class; the plain score does" <| fun () ->
+            use scope = TorchSharp.torch.NewDisposeScope()
+            // two 4x4 images, K = 3: image 0 holds class 1 (left half), image 1 class 3 (right
+            // half); the network's logits rank class 2 (absent from both) first on the object,
+            // the true class second, background third
+            let masks = TorchSharp.torch.tensor(([| for b in 0 .. 1 do for i in 0 .. 15 -> if b = 0 then (if i % 4 < 2 then 1L else 0L) else (if i % 4 >= 2 then 3L else 0L) |] : int64[]), [| 2L; 4L; 4L |])
+            let labels = TorchSharp.torch.tensor(([| 1.0f; 0.0f; 0.0f; 0.0f; 0.0f; 1.0f |] : float32[]), [| 2L; 3L |])
+            let logitOf (b: int) (c: int) (i: int) =
+                let onObject = if b = 0 then i % 4 < 2 else i % 4 >= 2
+                let truth = if b = 0 then 1 else 3
+                if not onObject then (if c = 0 then 5.0f else 0.0f)
+                elif c = 2 then 3.0f elif c = truth then 2.0f elif c = 0 then 1.0f else 0.0f
+            let values : float32[] = [| for b in 0 .. 1 do for c in 0 .. 3 do for i in 0 .. 15 -> logitOf b c i |]
+            let logits = TorchSharp.torch.tensor(values, [| 2L; 4L; 4L; 4L |])           // (B, K + 1, H, W)
+            let batch =
+                { Ids = [| "a"; "b" |]; Images = TorchSharp.torch.zeros([| 2L; 3L; 4L; 4L |]); Labels = labels; Masks = Some masks
+                  Saliency = None; Strong = None; Padding = None }
+            let p : Hybrid.Wsss.Training.Predictor = { Cam = None; Segment = Some(fun _ -> logits.alias ()); Pseudo = None }
+            let single = Hybrid.Wsss.Training.Evaluate.Scales.single
+            let plain = Hybrid.Wsss.Training.Evaluate.segmentation VocSplit.Val 4 p single [ batch ]
+            let given = Hybrid.Wsss.Training.Evaluate.segmentationGivenLabels VocSplit.Val 4 p single [ batch ]
+            Expect.equal given.Scored SegmentationGivenLabels "scored as the diagnostic"
+            Expect.floatClose Accuracy.veryHigh given.MeanIoU 1.0 "restricted to the image's classes every pixel is right"
+            Expect.floatClose Accuracy.veryHigh plain.ForegroundIoU 1.0 "the plain score finds the objects ..."
+            Expect.isLessThan plain.MeanIoU 0.5 "... but names them class 2, which neither image holds"
     ]
