@@ -61,7 +61,11 @@ module Plda =
                 | MaskAssign ->
                     let source = DomainAssignment.above cfg.Delta ncam    // (B, h, w)
                     let erased = DomainAssignment.erase images source     // (B, 3, H, W)
-                    let masked = noGrad (fun () -> net.Scores (net.Features erased)) // (B, K, h, w)
+                    let masked =                                          // (B, K, h, w)
+                        noGrad (fun () ->
+                            // the erased images are no training data of the BN statistics
+                            use _keep = if cfg.ErasedKeepsBatchNorm then Hybrid.Torch.Modules.BatchNormStatistics.Preserve net.Model else null
+                            net.Scores (net.Features erased))
                     let mcam = DomainAssignment.normalise masked labels
                     Some erased, Some masked, DomainAssignment.maskAssign cfg.Delta ncam mcam
                 | SimpleAssign -> None, None, DomainAssignment.simpleAssign cfg.Delta cfg.SimpleLow ncam

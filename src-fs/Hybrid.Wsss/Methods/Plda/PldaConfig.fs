@@ -52,6 +52,10 @@ type PldaConfig =
     { /// delta, the domain assignment threshold on the max-normalised CAM (Sec. III-D, Fig. 7a: 0.6).
       Delta: float
       Assignment: Assignment
+      /// MaskAssign's forward of the erased image leaves the BatchNorm running statistics as
+      /// they were (true), or lets erased images enter them (false, the behaviour before issue
+      /// 22's suspect 1: the forward reads the model, it should not change what it predicts).
+      ErasedKeepsBatchNorm: bool
       /// SimpleAssign's lower threshold (the paper gives no value; 0.3 is ours).
       SimpleLow: float
       Discriminator: Discriminator
@@ -102,6 +106,7 @@ module PldaConfig =
     let defaults =
         { Delta = 0.6
           Assignment = MaskAssign
+          ErasedKeepsBatchNorm = true
           SimpleLow = 0.3
           Discriminator = MultiHead
           DomainAdaptation = true
@@ -135,6 +140,8 @@ module PldaConfig =
             [ unitF "delta" "domain assignment threshold on the max-normalised CAM" "Sec. III-D, Fig. 7a (0.6)" (fun c -> c.Delta) (fun v c -> { c with Delta = v })
               Setting.choice "assign" "how pixels split into source / target domains" "Tab. VIII"
                   [ "mask", MaskAssign; "maskassign", MaskAssign; "simple", SimpleAssign; "simpleassign", SimpleAssign ] (fun c -> c.Assignment) (fun v c -> { c with Assignment = v })
+              Setting.flag "erased_keeps_bn" "MaskAssign's erased-image forward leaves the BatchNorm running statistics unchanged (false: erased images enter them)" "ours (issue 22, suspect 1)"
+                  (fun c -> c.ErasedKeepsBatchNorm) (fun v c -> { c with ErasedKeepsBatchNorm = v })
               unitF "simple_low" "SimpleAssign's target threshold (< delta)" "Tab. VIII (value ours: the paper gives none)" (fun c -> c.SimpleLow) (fun v c -> { c with SimpleLow = v })
               Setting.choice "discriminator" "pixel-level alignment: multi-head GRL (PLDA), DANN, MMD or MADA" "Tab. VII"
                   [ "multihead", MultiHead; "multi-head", MultiHead; "multi_head", MultiHead; "dann", Dann; "mmd", Mmd; "mada", Mada ] (fun c -> c.Discriminator) (fun v c -> { c with Discriminator = v })
