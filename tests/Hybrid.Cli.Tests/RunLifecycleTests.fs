@@ -248,6 +248,25 @@ let tests =
             finally
                 if Directory.Exists out then Directory.Delete(out, true)
 
+        testCase "--frozen-bn reaches the backbone and run.json, and a resume keeps it" <| fun () ->
+            let data, _ = fixture.Force()
+            let out = temp "frozen"
+            try
+                Directory.Delete out
+                let rc, msg = cli (trainArgs data out [ "--frozen-bn" ])
+                Expect.equal rc 0 msg
+                let spec, _ = RunSpec.load out
+                Expect.isTrue spec.FrozenBatchNorm "run.json"
+                let _, m, _ = RunDriver.restore TorchSharp.torch.CPU out
+                try
+                    let norms = m.Model.modules () |> Seq.map (fun x -> x.GetType().Name) |> Set.ofSeq
+                    Expect.contains norms "FrozenBatchNorm2d" "the backbone's norms are frozen"
+                    Expect.isFalse (norms.Contains "BatchNorm2d") "no trainable BatchNorm2d left"
+                finally
+                    m.Model.Dispose()
+            finally
+                if Directory.Exists out then Directory.Delete(out, true)
+
         testCase "weights export writes the run's backbone alone, which train --weights starts from" <| fun () ->
             let data, run = fixture.Force()
             let dir = temp "export"

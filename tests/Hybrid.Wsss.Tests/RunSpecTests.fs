@@ -27,6 +27,7 @@ let private specs =
         let! lrExp = Gen.choose (-7, 0)
         let! lrMant = Gen.choose (1, 999)
         let! stride = Gen.elements [ 8; 16 ]
+        let! frozen = Gen.elements [ false; true ]
         let! every = Gen.choose (1, 1000)
         let! evalEvery = Gen.elements [ None; Some 50 ]
         return
@@ -35,6 +36,7 @@ let private specs =
               Labels = labels
               Backbone = "tiny_resnet"
               OutputStride = stride
+              FrozenBatchNorm = frozen
               Weights = weights
               Seed = seed
               Steps = steps
@@ -52,6 +54,13 @@ let tests =
             Prop.forAll (Arb.fromGen specs) (fun (spec, exec) ->
                 let back, backExec = RunSpec.ofJson "run.json" (RunSpec.toJson spec exec)
                 back = spec && backExec = { exec with ScanImages = true }))
+
+        testCase "a hybrid-run-1 run.json written before --frozen-bn reads as trained BatchNorm" <| fun () ->
+            let spec = RunSpec.defaults (Registry.find "cam")
+            let node = System.Text.Json.Nodes.JsonNode.Parse(RunSpec.toJson { spec with FrozenBatchNorm = true } Execution.defaults).AsObject()
+            Expect.isTrue (node.Remove "frozen_bn") "the writer names the field frozen_bn"
+            let back, _ = RunSpec.ofJson "run.json" (node.ToJsonString())
+            Expect.equal back spec "every other field read back, FrozenBatchNorm = false"
 
         testCase "validation lists every problem of a spec at once" <| fun () ->
             let entry = Registry.find "cosa"

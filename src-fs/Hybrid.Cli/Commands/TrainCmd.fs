@@ -15,6 +15,7 @@ type Args =
     | Data of dir: string
     | Backbone of name: string
     | Output_Stride of int
+    | Frozen_Bn
     | Weights of file: string
     | Config of file: string
     | Set of key_value: string
@@ -40,6 +41,7 @@ type Args =
             | Data _ -> "dataset folder in VOC layout (default data/fmnist-scenes)"
             | Backbone _ -> "backbone name (default: the small CPU backbone; `hybrid backbones` lists them)"
             | Output_Stride _ -> "backbone output stride 8 or 16 (default 8)"
+            | Frozen_Bn -> "the backbone's BatchNorm layers keep their (pretrained) running statistics and affine parameters, as the papers' ResNet recipes do"
             | Weights _ -> "backbone weights: a .pth, .safetensors or a run's checkpoint; imagenet (resnet18_imagenet's ImageNet weights, its default); none (random init)"
             | Config _ -> "JSON file of method settings {\"key\": value, ...}, applied before --set"
             | Set _ -> "one method setting: key=value (repeatable; `hybrid settings METHOD` lists the keys)"
@@ -94,6 +96,7 @@ let specOf (args: ParseResults<Args>) (b: RunSpec) : RunSpec =
         Labels = (match args.TryGetResult Labels with Some l -> Some l | None -> b.Labels)
         Backbone = args.GetResult(Backbone, b.Backbone)
         OutputStride = args.GetResult(Output_Stride, b.OutputStride)
+        FrozenBatchNorm = b.FrozenBatchNorm || args.Contains Frozen_Bn
         Weights =
             match args.TryGetResult Weights, args.TryGetResult Backbone with
             | Some w, _ when w.Trim().ToLowerInvariant() = "none" -> None

@@ -24,7 +24,7 @@ let export (dir: string) (out: string) : RunSpec =
         RunError.folderConflict $"{dir} has no checkpoint.safetensors: train the run (or resume it) before exporting its backbone"
     if Path.GetFullPath out = Path.GetFullPath checkpoint then
         RunError.badArguments $"--out {out}: that is the run's checkpoint; give another file"
-    let options = BackboneOptions(OutputStride = System.Nullable(enum<OutputStride> spec.OutputStride), Weights = checkpoint)
+    let options = BackboneOptions(OutputStride = System.Nullable(enum<OutputStride> spec.OutputStride), FrozenBatchNorm = spec.FrozenBatchNorm, Weights = checkpoint)
     use backbone = BackboneRegistry.Create(spec.Backbone, options)
     let results = Path.Combine(dir, "results.json")
     let metadata =

@@ -56,7 +56,7 @@ module RunDriver =
         { Classes = classNames.Length - 1
           ClassNames = classNames
           Backbone = spec.Backbone
-          BackboneOptions = BackboneOptions(OutputStride = Nullable(enum<OutputStride> spec.OutputStride), Weights = Option.toObj (RunSpec.weightsFile spec))
+          BackboneOptions = BackboneOptions(OutputStride = Nullable(enum<OutputStride> spec.OutputStride), FrozenBatchNorm = spec.FrozenBatchNorm, Weights = Option.toObj (RunSpec.weightsFile spec))
           Device = device
           CropSize = spec.Crop
           Steps = spec.Steps

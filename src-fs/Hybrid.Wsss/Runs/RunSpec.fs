@@ -19,6 +19,9 @@ type RunSpec =
       Labels: string option
       Backbone: string
       OutputStride: int
+      /// BatchNorm layers of the backbone normalise with their running statistics and train
+      /// no affine parameters (the papers' ResNet recipes); false: they train as usual
+      FrozenBatchNorm: bool
       /// pretrained backbone weights (.pth, .safetensors, a checkpoint)
       Weights: string option
       Seed: int
@@ -80,6 +83,7 @@ module RunSpec =
           Labels = None
           Backbone = defaultBackbone
           OutputStride = 8
+          FrozenBatchNorm = false
           Weights = None
           Seed = 0
           Steps = 3000
@@ -157,6 +161,7 @@ module RunSpec =
         o["labels"] <- (s.Labels |> Option.map (fun l -> JsonValue.Create l :> JsonNode) |> Option.toObj)
         o["backbone"] <- JsonValue.Create s.Backbone
         o["output_stride"] <- JsonValue.Create s.OutputStride
+        o["frozen_bn"] <- JsonValue.Create s.FrozenBatchNorm
         o["weights"] <- (s.Weights |> Option.map (fun w -> JsonValue.Create w :> JsonNode) |> Option.toObj)
         o["seed"] <- JsonValue.Create s.Seed
         o["steps"] <- JsonValue.Create s.Steps
@@ -208,6 +213,7 @@ module RunSpec =
           Labels = opt (str "MaskFolder")
           Backbone = str "Backbone"
           OutputStride = int "OutputStride" 8
+          FrozenBatchNorm = false
           Weights = opt (str "Weights")
           Seed = int "Seed" 0
           Steps = int "Steps" 3000
@@ -246,6 +252,8 @@ module RunSpec =
               Labels = optStr "labels"
               Backbone = (req "backbone").GetString()
               OutputStride = (req "output_stride").GetInt32()
+              // absent in the run.json of versions before the flag: BN trained then
+              FrozenBatchNorm = (match r.TryGetProperty "frozen_bn" with | true, v when v.ValueKind = JsonValueKind.True -> true | _ -> false)
               Weights = optStr "weights"
               Seed = (req "seed").GetInt32()
               Steps = (req "steps").GetInt32()
@@ -293,6 +301,7 @@ module RunSpec =
         @ field "--labels" stored.Labels given.Labels
         @ field "--backbone" stored.Backbone given.Backbone
         @ field "--output-stride" stored.OutputStride given.OutputStride
+        @ field "--frozen-bn" stored.FrozenBatchNorm given.FrozenBatchNorm
         @ field "--weights" stored.Weights given.Weights
         @ field "--seed" stored.Seed given.Seed
         @ field "--steps" stored.Steps given.Steps
