@@ -14,7 +14,7 @@ mkdir -p docs
   echo '```'
   ./hybrid --help 2>&1 || true
   echo '```'
-  for cmd in version data "data scenes" "data saliency" train train-seg eval labels infer compare repro settings backbones "weights inspect" features demo-mnist; do
+  for cmd in version data "data scenes" "data saliency" train train-seg eval labels infer compare repro settings backbones "weights inspect" "weights export" features demo-mnist; do
     echo
     echo "## hybrid $cmd"
     echo

@@ -32,7 +32,7 @@ type CliArgs =
             | Labels _ -> "write a run's pseudo masks for a split (input of a second, supervised stage)"
             | Infer _ -> "segment a folder of images with a run's model (masks and overlays)"
             | Backbones _ -> "list the registered backbones with their feature stages"
-            | Weights _ -> "inspect a checkpoint against a backbone"
+            | Weights _ -> "inspect a checkpoint against a backbone, or export a run's backbone alone"
             | Features _ -> "write each stage's features of an image to safetensors"
             | Train _ -> "train a WSSS method (or the supervised upper bound), then evaluate it on val"
             | Settings _ -> "list the methods' settings (key, type, default, paper reference): what --set and --config take"
