@@ -60,14 +60,41 @@ let tests =
             torch.manual_seed 3L |> ignore
             let logits = torch.randn ([| 2L; 3L; 4L; 4L |])
             let cpl = torch.randint (0L, 3L, [| 2L; 4L; 4L |])
-            let plain = (Cam2Seg.loss logits cpl None).ToSingle()
-            let ones = (Cam2Seg.loss logits cpl (Some(torch.ones ([| 2L; 4L; 4L |])))).ToSingle()
+            let plain = (Cam2Seg.loss AllPixels logits cpl None).ToSingle()
+            let ones = (Cam2Seg.loss AllPixels logits cpl (Some(torch.ones ([| 2L; 4L; 4L |])))).ToSingle()
             equalRounded 5 ones plain "ones"
             // a confidence at the threshold (high perplexity) gets a small weight, one at the end a large one
             let nu = torch.tensor ([| 0.5; 1.0 |], [| 2L |])
             let w = doubles (Reliability.rawWeights Perplexity.cosa 0.5 nu)
             Expect.isTrue (w.[0] < 0.05 && w.[1] > 1.9) "w.[0] < 0.05 && w.[1] > 1.9"
             equalRounded 9 (Array.sum w) 2.0 "Array.sum w"
+
+        property "CAM2Seg's halves (public code) equal a host loop: 0.5 mean over background + 0.5 over foreground, 255 ignored" <| fun (seed: int) (weighted: bool) ->
+            use scope = torch.NewDisposeScope()
+            torch.manual_seed (int64 seed) |> ignore
+            let logits = torch.randn ([| 2L; 3L; 3L; 3L |], dtype = torch.float64) // (B, C, H, W)
+            let target = torch.randint (0L, 4L, [| 2L; 3L; 3L |])                  // 3 stands for 255
+            let target = target.masked_fill(target.eq(3.0), 255.0)
+            let w = torch.rand ([| 2L; 3L; 3L |], dtype = torch.float64) + 0.5
+            let got = (Cam2Seg.loss BackgroundForegroundHalves logits target (if weighted then Some w else None)).ToDouble()
+            // the reference: per-pixel -log softmax on the host, two means
+            let l = doubles logits
+            let t = Host.values<int64> target
+            let wv = doubles w
+            let ce b y x =
+                let v c = l.[((b * 3 + c) * 3 + y) * 3 + x]
+                let m = Seq.max [ v 0; v 1; v 2 ]
+                let lse = m + log (Seq.sum [ for c in 0 .. 2 -> exp (v c - m) ])
+                lse - v (int t.[(b * 3 + y) * 3 + x])
+            let pixels = [ for b in 0 .. 1 do for y in 0 .. 2 do for x in 0 .. 2 -> b, y, x ]
+            let mean (keep: int64 -> bool) =
+                let xs = [ for b, y, x in pixels do
+                             let label = t.[(b * 3 + y) * 3 + x]
+                             if label <> 255L && keep label then
+                                 yield ce b y x * (if weighted then wv.[(b * 3 + y) * 3 + x] else 1.0) ]
+                if xs.IsEmpty then 0.0 else List.sum xs / float xs.Length
+            let expected = 0.5 * mean (fun c -> c = 0L) + 0.5 * mean (fun c -> c > 0L)
+            abs (got - expected) < 1e-9
 
         testCase "Eq. 10 matches an independent loop implementation (PyTorch reference)" <| fun () ->
             use scope = torch.NewDisposeScope()

@@ -33,6 +33,24 @@ let weightedCrossEntropy (logits: Tensor) (target: Tensor) (weights: Tensor) : T
     let n = valid.sum().to_type(ScalarType.Float32).clamp_min(1.0)
     ((perPixel * w).sum() / n).MoveToOuterDisposeScope()
 
+/// Cross entropy averaged over the background pixels (label 0) and over the foreground pixels
+/// (labels > 0) separately, each half weighing 0.5 (CoSA's public code reduces its CAM2Seg loss
+/// so): however little of the image the objects cover, they carry half the loss. Per-pixel
+/// weights (B, H, W) multiply the losses inside each half; 255 is ignored; a half without pixels
+/// contributes 0. logits (B, C, H, W), target (B, H, W).
+let halvesCrossEntropy (logits: Tensor) (target: Tensor) (weights: Tensor option) : Tensor =
+    use scope = torch.NewDisposeScope()
+    let valid = target.ne(255.0)                                   // (B, H, W)
+    let safeTarget = target.masked_fill(valid.logical_not(), 0.0)  // (B, H, W)
+    let perPixel = F.cross_entropy(logits, safeTarget, reduction = torch.nn.Reduction.None) // (B, H, W)
+    let weighted = match weights with Some w -> perPixel * w | None -> perPixel
+    let half (mask: Tensor) =
+        let m = mask.to_type(perPixel.dtype)
+        (weighted * m).sum() / m.sum().clamp_min(1.0)
+    let background = valid.logical_and(target.eq(0.0))
+    let foreground = valid.logical_and(target.gt(0.0))
+    ((half background + half foreground) * 0.5).MoveToOuterDisposeScope()
+
 /// Class-balanced cross entropy (PLDA Eq. 7-8, after 1-stage-wseg's balanced mask loss): a
 /// pixel of class c in image b is weighted (N_b - N_bc) / (1 + N_b), N_b the image's labelled
 /// pixels and N_bc those of class c, and the weighted losses are averaged over all B H W

@@ -14,7 +14,8 @@ let upsample (height: int64) (width: int64) (logits: Tensor) : Tensor =
 
 /// Eq. 5: logits (B, K + 1, H, W), cpl (B, H, W) int64, weights (B, H, W) (the RAW weights,
 /// averaging 1 over the batch) or None for the plain cross entropy.
-let loss (logits: Tensor) (cpl: Tensor) (weights: Tensor option) : Tensor =
-    match weights with
-    | Some w -> Losses.weightedCrossEntropy logits cpl w
-    | None -> Losses.crossEntropy logits cpl
+let loss (reduction: C2sReduction) (logits: Tensor) (cpl: Tensor) (weights: Tensor option) : Tensor =
+    match reduction, weights with
+    | AllPixels, Some w -> Losses.weightedCrossEntropy logits cpl w
+    | AllPixels, None -> Losses.crossEntropy logits cpl
+    | BackgroundForegroundHalves, w -> Losses.halvesCrossEntropy logits cpl w

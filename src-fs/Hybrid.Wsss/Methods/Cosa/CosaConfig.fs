@@ -17,6 +17,13 @@ type Guidance =
     /// the ground-truth masks (the oracle of Fig. 1 / Tab. 4a "GT"); needs Batch.Masks
     | FromGroundTruth
 
+/// How CAM2Seg averages its per-pixel losses.
+type C2sReduction =
+    /// over every labelled pixel (Eq. 5)
+    | AllPixels
+    /// over the background and the foreground pixels separately, 0.5 each (the public code)
+    | BackgroundForegroundHalves
+
 /// The form of the contrastive separation loss.
 type SeparationForm =
     /// Eq. 10 as printed: each positive pair competes with the anchor's negatives only,
@@ -132,6 +139,9 @@ type CosaConfig =
       /// The weight of L_c2s(M-dagger), the segmentation learning the auxiliary CAM's CPL:
       /// Eq. 11 gives it lambda_c2s (0.1); 0 drops the term (an ablation, issue 22 suspect 3).
       WeightC2sAux: float
+      /// How CAM2Seg averages its pixels: over all of them (Eq. 5) or the background and the
+      /// foreground halves separately (the public code).
+      C2sReduction: C2sReduction
       WeightS2c: float
       WeightCsc: float
       /// Scales of the assignment network's pseudo-label forward (public code: 1.0, 0.5, 1.5,
@@ -171,6 +181,7 @@ module CosaConfig =
           SeparationForm = PositivePairs
           WeightC2s = 0.1
           WeightC2sAux = 0.1
+          C2sReduction = AllPixels
           WeightS2c = 0.05
           WeightCsc = 0.1
           PseudoScales = [ 1.0; 0.5; 1.5 ]
@@ -267,6 +278,8 @@ module CosaConfig =
                   [ "pairs", PositivePairs; "infonce", SupervisedInfoNce ] (fun c -> c.SeparationForm) (fun v c -> { c with SeparationForm = v })
               float "w-c2s" "lambda_c2s" "Eq. 11 (0.1)" (fun c -> c.WeightC2s) (fun v c -> { c with WeightC2s = v })
               float "w-c2s-aux" "weight of L_c2s(M-dagger), the segmentation learning the auxiliary CAM's CPL" "Eq. 11 (lambda_c2s, 0.1)" (fun c -> c.WeightC2sAux) (fun v c -> { c with WeightC2sAux = v })
+              Setting.choice "c2s-reduce" "CAM2Seg's average: over all pixels, or background and foreground halves (0.5 each)" "Eq. 5 (all); public code (halves)"
+                  [ "all", AllPixels; "halves", BackgroundForegroundHalves ] (fun c -> c.C2sReduction) (fun v c -> { c with C2sReduction = v })
               float "w-s2c" "lambda_s2c" "Eq. 11 (0.05)" (fun c -> c.WeightS2c) (fun v c -> { c with WeightS2c = v })
               float "w-csc" "lambda_csc" "Eq. 11 (0.1)" (fun c -> c.WeightCsc) (fun v c -> { c with WeightCsc = v })
               Setting.floats "scales" "scales of the assignment network's pseudo-label forward" "public code (1.0,0.5,1.5)" Check.none (fun c -> c.PseudoScales) (fun v c -> { c with PseudoScales = v })

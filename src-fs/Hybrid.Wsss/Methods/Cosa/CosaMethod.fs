@@ -7,7 +7,8 @@
 ///   (an ignore band between a low and a high threshold, each from a three-component GMM
 ///   smoothed by an EMA) and ships the GMM switched off.
 /// - CAM2Seg: the RAW-weighted cross entropy of Eq. 5 over all pixels; the code averages the
-///   background and foreground pixels separately (0.5 / 0.5) and has no RAW weights.
+///   background and foreground pixels separately (0.5 / 0.5; `c2s-reduce=halves`) and has no
+///   RAW weights.
 /// - Eq. 11 adds lambda_c2s (L_c2s + L_c2s(M-dagger)); the code mixes the two 0.5 / 0.5.
 /// - The code's extra dense-energy (CRF) regulariser is not part of the paper and is left out;
 ///   the contrastive separation (absent from the code) is Eq. 9-10.
@@ -129,8 +130,8 @@ let losses (cfg: CosaConfig) (model: CosaModel) (state: CosaState) (ctx: StepCon
         let targets = assign cfg model state batch
         let seg = Cam2Seg.upsample h w o.Segmentation                  // (B, K + 1, H, W)
         let raw xi nu = if cfg.ReliabilityWeighting then Some(Reliability.rawWeights cfg.Perplexity xi nu) else None
-        let c2s = Cam2Seg.loss seg targets.Cpl (raw targets.Xi targets.Confidence)
-        let c2sAux = Cam2Seg.loss seg targets.AuxCpl (raw targets.AuxXi targets.AuxConfidence)
+        let c2s = Cam2Seg.loss cfg.C2sReduction seg targets.Cpl (raw targets.Xi targets.Confidence)
+        let c2sAux = Cam2Seg.loss cfg.C2sReduction seg targets.AuxCpl (raw targets.AuxXi targets.AuxConfidence)
         let fh, fw = o.Features.size 2, o.Features.size 3
         // the online CAM scores W . F (B, K, h, w), computed once for Seg2CAM and the separation
         let rawCam = lazy (on.RawCam(o, CamDetach.None))
