@@ -35,6 +35,18 @@ let private specOf steps (rows: ReproCmd.Row list) : ReproCmd.TableSpec =
 [<Tests>]
 let tests =
     testList "ReproSpec" [
+        testCase "the committed table is replaced only by a complete table from the default run store" <| fun () ->
+            let f = ReproCmd.resultsFile "spec/RESULTS.md" "runs/p-RESULTS.md"
+            // (runs given, missing runs, a committed table exists) -> where the table goes
+            for runsGiven, missing, exists, expected in
+                [ false, 0, true, "spec/RESULTS.md"      // every run finished: the table is renewed
+                  false, 0, false, "spec/RESULTS.md"
+                  false, 3, false, "spec/RESULTS.md"     // nothing committed yet: a first table
+                  false, 3, true, "runs/p-RESULTS.md"    // a --row/--seed subset or a fresh store
+                  true, 0, true, "runs/p-RESULTS.md"     // another store's runs
+                  true, 3, false, "runs/p-RESULTS.md" ] do
+                Expect.equal (f runsGiven missing exists) expected $"runs given {runsGiven}, {missing} missing, committed {exists}"
+
         testCase "there is a table spec for each of the four papers" <| fun () ->
             let papers = specs () |> Array.map (fun p -> (ReproCmd.parse p).Paper) |> Set.ofArray
             Expect.isTrue (Set.isSubset (set [ "PLDA"; "CSD"; "CoSA"; "AuxSegNet+" ]) papers) (sprintf "%A" papers)

@@ -156,6 +156,13 @@ let private metricOf (dir: string) (metric: string) =
 
 let private pct (v: float) = if Double.IsNaN v then "n/a" else v.ToString("F1", Globalization.CultureInfo.InvariantCulture)
 
+/// Where a table goes: beside its spec (the committed table) when it comes from the default
+/// run store and every run of it has finished, or when nothing is there yet; otherwise into the
+/// run store as <paper>-RESULTS.md. Another store's table, or one with runs missing (a `--row`
+/// or `--seed` subset, a fresh store), never replaces the committed table.
+let resultsFile (besideSpec: string) (inStore: string) (runsGiven: bool) (missing: int) (besideSpecExists: bool) =
+    if runsGiven || (missing > 0 && besideSpecExists) then inStore else besideSpec
+
 /// The Markdown table of a grid: rows x seeds of each row's metric (NaN: the run is missing).
 let table (spec: TableSpec) (values: Map<string, float[]>) (quick: bool) (commit: string) (command: string) =
     let lines =
@@ -337,14 +344,14 @@ let run (a: ParseResults<Args>) =
         let runsArg = if a.Contains Runs then $" --runs {runsDir}" else ""
         let command = $"""./hybrid repro --spec {specPath}{(if quick then " --quick" else "")}{runsArg}"""
         let md = table spec values quick commit command
-        // the table beside the spec is the one of the default run store; another store's table
-        // goes into that store (it never replaces the committed table with other runs' numbers)
-        let name = if quick then "RESULTS-quick.md" else "RESULTS.md"
+        let besideSpec = Path.Combine(Path.GetDirectoryName(Path.GetFullPath specPath), (if quick then "RESULTS-quick.md" else "RESULTS.md"))
+        let missing = values |> Map.toSeq |> Seq.sumBy (fun (_, v) -> v |> Array.filter Double.IsNaN |> Array.length)
         let out =
-            if a.Contains Runs then Path.Combine(runsDir, $"{slug spec.Paper}-{name}")
-            else Path.Combine(Path.GetDirectoryName(Path.GetFullPath specPath), name)
+            resultsFile besideSpec (Path.Combine(runsDir, $"{slug spec.Paper}-{Path.GetFileName besideSpec}")) (a.Contains Runs) missing (File.Exists besideSpec)
         File.WriteAllText(out, md)
         printfn "%s" md
+        if out <> besideSpec && not (a.Contains Runs) then
+            Say.warn $"{missing} run(s) of the table are missing in {runsDir}: {besideSpec} is kept as it was"
         Say.info $"written to {out}"
     match failures with
     | [] -> 0
