@@ -49,6 +49,13 @@ let private copyRun () =
         File.Copy(f, target)
     dst
 
+/// Runs f on a path for a new --out folder (not created; removed afterwards if it was).
+let private withOut (name: string) (f: string -> unit) =
+    let out = temp name
+    Directory.Delete out
+    try f out
+    finally if Directory.Exists out then Directory.Delete(out, true)
+
 let private trainArgs (data: string) (out: string) (extra: string list) =
     Array.ofList ([ "train"; "--method"; "supervised"; "--data"; data; "--steps"; "2"; "--batch-size"; "2"; "--crop"; "32"; "--workers"; "1"; "--out"; out ] @ extra)
 
@@ -237,22 +244,16 @@ let tests =
 
         testCase "train --spec trains the run a run.json describes" <| fun () ->
             let _, run = fixture.Force()
-            let out = temp "from-spec"
-            try
-                Directory.Delete out
+            withOut "from-spec" (fun out ->
                 let rc, msg = cli [| "train"; "--spec"; RunSpec.path run; "--out"; out; "--seed"; "3" |]
                 Expect.equal rc 0 msg
                 let a, _ = RunSpec.load run
                 let b, _ = RunSpec.load out
-                Expect.equal b { a with Seed = 3 } "the same spec, the seed given beside it"
-            finally
-                if Directory.Exists out then Directory.Delete(out, true)
+                Expect.equal b { a with Seed = 3 } "the same spec, the seed given beside it")
 
-        testCase "--frozen-bn reaches the backbone and run.json, and a resume keeps it" <| fun () ->
+        testCase "--frozen-bn reaches the backbone and run.json" <| fun () ->
             let data, _ = fixture.Force()
-            let out = temp "frozen"
-            try
-                Directory.Delete out
+            withOut "frozen" (fun out ->
                 let rc, msg = cli (trainArgs data out [ "--frozen-bn" ])
                 Expect.equal rc 0 msg
                 let spec, _ = RunSpec.load out
@@ -263,9 +264,7 @@ let tests =
                     Expect.contains norms "FrozenBatchNorm2d" "the backbone's norms are frozen"
                     Expect.isFalse (norms.Contains "BatchNorm2d") "no trainable BatchNorm2d left"
                 finally
-                    m.Model.Dispose()
-            finally
-                if Directory.Exists out then Directory.Delete(out, true)
+                    m.Model.Dispose())
 
         testCase "weights export writes the run's backbone alone, which train --weights starts from" <| fun () ->
             let data, run = fixture.Force()

@@ -22,13 +22,18 @@ let crossEntropy (logits: Tensor) (target: Tensor) : Tensor =
     if Host.item<bool> (valid.any()) then F.cross_entropy(logits, target, ignore_index = 255L)
     else (logits.sum()) * 0.0
 
+/// The per-pixel cross entropy of logits (B, C, H, W) against target (B, H, W) with 255 read
+/// as class 0 and flagged invalid: (valid, the target with 255 -> 0, the losses), each (B, H, W).
+let private perPixelCrossEntropy (logits: Tensor) (target: Tensor) =
+    let valid = target.ne(255.0)                                   // (B, H, W)
+    let safeTarget = target.masked_fill(valid.logical_not(), 0.0)  // (B, H, W)
+    valid, safeTarget, F.cross_entropy(logits, safeTarget, reduction = torch.nn.Reduction.None) // (B, H, W)
+
 /// Cross entropy with per-pixel weights (B, H, W) (CoSA's reliability weights), averaged
 /// over the valid (non-255) pixels.
 let weightedCrossEntropy (logits: Tensor) (target: Tensor) (weights: Tensor) : Tensor =
     use scope = torch.NewDisposeScope()
-    let valid = target.ne(255.0)                                   // (B, H, W)
-    let safeTarget = target.masked_fill(valid.logical_not(), 0.0)  // (B, H, W)
-    let perPixel = F.cross_entropy(logits, safeTarget, reduction = torch.nn.Reduction.None) // (B, H, W)
+    let valid, _, perPixel = perPixelCrossEntropy logits target // (B, H, W) each
     let w = weights * valid.to_type(weights.dtype)
     let n = valid.sum().to_type(ScalarType.Float32).clamp_min(1.0)
     ((perPixel * w).sum() / n).MoveToOuterDisposeScope()
@@ -40,9 +45,7 @@ let weightedCrossEntropy (logits: Tensor) (target: Tensor) (weights: Tensor) : T
 /// contributes 0. logits (B, C, H, W), target (B, H, W).
 let halvesCrossEntropy (logits: Tensor) (target: Tensor) (weights: Tensor option) : Tensor =
     use scope = torch.NewDisposeScope()
-    let valid = target.ne(255.0)                                   // (B, H, W)
-    let safeTarget = target.masked_fill(valid.logical_not(), 0.0)  // (B, H, W)
-    let perPixel = F.cross_entropy(logits, safeTarget, reduction = torch.nn.Reduction.None) // (B, H, W)
+    let valid, _, perPixel = perPixelCrossEntropy logits target // (B, H, W) each
     let weighted = match weights with Some w -> perPixel * w | None -> perPixel
     let half (mask: Tensor) =
         let m = mask.to_type(perPixel.dtype)
@@ -59,9 +62,7 @@ let halvesCrossEntropy (logits: Tensor) (target: Tensor) (weights: Tensor option
 let classBalancedCrossEntropy (logits: Tensor) (target: Tensor) : Tensor =
     use scope = torch.NewDisposeScope()
     let c = logits.size 1
-    let valid = target.ne(255.0)                                   // (B, H, W)
-    let safeTarget = target.masked_fill(valid.logical_not(), 0.0)  // (B, H, W)
-    let perPixel = F.cross_entropy(logits, safeTarget, reduction = torch.nn.Reduction.None) // (B, H, W)
+    let valid, safeTarget, perPixel = perPixelCrossEntropy logits target // (B, H, W) each
     let validF = valid.to_type(ScalarType.Float32)
     let oneHot = F.one_hot(safeTarget, c).to_type(ScalarType.Float32) * validF.unsqueeze(-1L) // (B, H, W, C)
     let perClass = oneHot.sum([| 1L; 2L |], keepdim = true)        // (B, 1, 1, C): N_bc

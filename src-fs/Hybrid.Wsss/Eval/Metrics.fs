@@ -16,6 +16,14 @@ type Scored =
     /// is not; the difference is what the network's recognition costs)
     | SegmentationGivenLabels
 
+module Scored =
+    /// What a report calls the output scored.
+    let name = function
+        | CamSeeds -> "CAM seeds"
+        | PseudoMasks -> "pseudo masks"
+        | Segmentation -> "segmentation"
+        | SegmentationGivenLabels -> "segmentation given the image labels (diagnostic)"
+
 /// Scores of one class; NaN where undefined (no prediction for precision, no ground truth for
 /// recall, neither for IoU).
 type ClassScore =
@@ -126,12 +134,7 @@ module Metrics =
     /// One line: "val segmentation: mIoU 45.21 fg-IoU 70.03 P 60.10 R 58.70 acc 90.12" (percent).
     let describe (r: EvalResult) : string =
         let split = VocReader.SplitFileName r.Split
-        let scored =
-            match r.Scored with
-            | CamSeeds -> "CAM seeds"
-            | PseudoMasks -> "pseudo masks"
-            | Segmentation -> "segmentation"
-            | SegmentationGivenLabels -> "segmentation given the image labels"
+        let scored = Scored.name r.Scored
         sprintf
             "%s %s: mIoU %.2f fg-IoU %.2f P %.2f R %.2f acc %.2f"
             split

@@ -10,15 +10,9 @@ let private pct (v: float) = if Double.IsNaN v then "-" else (100.0 * v).ToStrin
 
 let private f2 (v: float) = v.ToString("F2", CultureInfo.InvariantCulture)
 
-let scoredName = function
-    | CamSeeds -> "CAM seeds"
-    | PseudoMasks -> "pseudo masks"
-    | Segmentation -> "segmentation"
-    | SegmentationGivenLabels -> "segmentation given the image labels (diagnostic)"
-
 /// One line summary: "CAM seeds on val: mIoU 31.2 (fg IoU 55.0)".
 let summary (r: EvalResult) =
-    $"{scoredName r.Scored} on {VocReader.SplitFileName r.Split}: mIoU {pct r.MeanIoU}, foreground IoU {pct r.ForegroundIoU}, precision {pct r.MeanPrecision}, recall {pct r.MeanRecall}"
+    $"{Scored.name r.Scored} on {VocReader.SplitFileName r.Split}: mIoU {pct r.MeanIoU}, foreground IoU {pct r.ForegroundIoU}, precision {pct r.MeanPrecision}, recall {pct r.MeanRecall}"
 
 /// Per-class IoU, precision and recall.
 let perClass (classNames: string[]) (r: EvalResult) =
@@ -27,7 +21,7 @@ let perClass (classNames: string[]) (r: EvalResult) =
         r.PerClass
         |> Array.map (fun s -> $"| {name s.Class} | {pct s.IoU} | {pct s.Precision} | {pct s.Recall} |")
         |> String.concat "\n"
-    $"**{scoredName r.Scored}** (split: {VocReader.SplitFileName r.Split}) — mIoU **{pct r.MeanIoU}**, foreground IoU {pct r.ForegroundIoU}\n\n| class | IoU | precision | recall |\n|---|---|---|---|\n{rows}\n| **mean** | **{pct r.MeanIoU}** | {pct r.MeanPrecision} | {pct r.MeanRecall} |\n"
+    $"**{Scored.name r.Scored}** (split: {VocReader.SplitFileName r.Split}) — mIoU **{pct r.MeanIoU}**, foreground IoU {pct r.ForegroundIoU}\n\n| class | IoU | precision | recall |\n|---|---|---|---|\n{rows}\n| **mean** | **{pct r.MeanIoU}** | {pct r.MeanPrecision} | {pct r.MeanRecall} |\n"
 
 /// The background-threshold sweep as a table.
 let sweep (s: SweepResult) =

@@ -37,11 +37,15 @@ let defaults =
 
 /// Evaluates every output the predictor has. batches: a fresh pass over the split per call.
 let evaluate (opts: Options) (classes: int) (p: Predictor) (batches: unit -> seq<Batch>) : Results =
+    let seeds = p.Cam |> Option.map (fun _ -> Evaluate.camSeeds opts.Split classes p opts.CamScales opts.Thresholds (batches ()))
+    let pseudo = p.Pseudo |> Option.map (fun _ -> Evaluate.pseudo opts.Split classes p (batches ()))
+    // one pass over the split scores the segmentation both ways
+    let seg = p.Segment |> Option.map (fun _ -> Evaluate.segmentationAndGivenLabels opts.Split classes p opts.SegScales (batches ()))
     { Split = opts.Split
-      Seeds = p.Cam |> Option.map (fun _ -> Evaluate.camSeeds opts.Split classes p opts.CamScales opts.Thresholds (batches ()))
-      Pseudo = p.Pseudo |> Option.map (fun _ -> Evaluate.pseudo opts.Split classes p (batches ()))
-      Segmentation = p.Segment |> Option.map (fun _ -> Evaluate.segmentation opts.Split classes p opts.SegScales (batches ()))
-      SegmentationGivenLabels = p.Segment |> Option.map (fun _ -> Evaluate.segmentationGivenLabels opts.Split classes p opts.SegScales (batches ())) }
+      Seeds = seeds
+      Pseudo = pseudo
+      Segmentation = seg |> Option.map fst
+      SegmentationGivenLabels = seg |> Option.map snd }
 
 /// Headline numbers (fractions) by name, for metrics logs and comparisons.
 let headline (r: Results) : (string * float) list =

@@ -99,18 +99,32 @@ let segmentationWith (crf: Hybrid.Vision.CrfPreset option) (split: Hybrid.Data.V
 
 let segmentation split classes p s batches = segmentationWith None split classes p s batches
 
-/// The segmentation scored on the seeds' terms: each pixel's argmax over background and the
-/// image's GT classes only. A diagnostic beside `segmentation`, never a WSSS result (it reads
-/// GT image labels at test time): the gap between the two is what recognising the classes
-/// costs the network; the gap to the pseudo masks is what learning their shapes costs.
-let segmentationGivenLabels (split: Hybrid.Data.VocSplit) (classes: int) (p: Predictor) (s: Scales) (batches: seq<Batch>) : EvalResult =
+/// Probabilities (B, K + 1, H, W) with every class absent from the image's GT labels (B, K)
+/// at -1, so that an argmax picks background or one of the image's classes.
+let private restrictToLabels (labels: Tensor) (probs: Tensor) : Tensor =
+    let background = torch.ones([| labels.size 0; 1L |], dtype = labels.dtype, device = labels.device)
+    let absent = torch.cat([| background; labels |], 1L).lt(0.5)                 // (B, K + 1)
+    probs.masked_fill(absent.unsqueeze(-1).unsqueeze(-1), -1.0)
+
+/// The segmentation scored plainly and on the seeds' terms, from one forward pass per batch:
+/// (the segmentation, the segmentation given the image labels). The second restricts each
+/// pixel's argmax to background and the image's GT classes: a diagnostic, never a WSSS result
+/// (it reads GT image labels at test time). The gap between the two is what recognising the
+/// classes costs the network; the gap to the pseudo masks is what learning their shapes costs.
+let segmentationAndGivenLabels (split: Hybrid.Data.VocSplit) (classes: int) (p: Predictor) (s: Scales) (batches: seq<Batch>) : EvalResult * EvalResult =
     let segment = need "segmentation" p.Segment
-    let predict (b: Batch) =
-        let probs = segmentProbs segment s b.Images                                // (B, K + 1, H, W)
-        let background = torch.ones([| b.Labels.size 0; 1L |], dtype = b.Labels.dtype, device = b.Labels.device)
-        let absent = torch.cat([| background; b.Labels |], 1L).lt(0.5)             // (B, K + 1)
-        probs.masked_fill(absent.unsqueeze(-1).unsqueeze(-1), -1.0).argmax(1L)    // (B, H, W)
-    Metrics.evaluate split SegmentationGivenLabels (confusion classes predict batches)
+    use _ng = torch.no_grad ()
+    let plain, given = ConfusionAccumulator(classes), ConfusionAccumulator(classes)
+    for batch in batches do
+        use _scope = torch.NewDisposeScope()
+        let probs = segmentProbs segment s batch.Images                         // (B, K + 1, H, W)
+        let gt = Host.values<int> (Batch.masks batch)
+        plain.Add(gt, Host.values<int> (probs.argmax(1L)))
+        given.Add(gt, Host.values<int> ((restrictToLabels batch.Labels probs).argmax(1L)))
+    Metrics.evaluate split Segmentation (plain.Snapshot()), Metrics.evaluate split SegmentationGivenLabels (given.Snapshot())
+
+/// The segmentation given the image labels alone (see segmentationAndGivenLabels).
+let segmentationGivenLabels split classes p s batches = snd (segmentationAndGivenLabels split classes p s batches)
 
 /// The metrics `--eval-every` logs during training: whatever the method predicts, scored on
 /// val single-scale without flips (CAM seeds at the best threshold of the default sweep). The
