@@ -266,6 +266,29 @@ let tests =
                 finally
                     m.Model.Dispose())
 
+        testCase "--optimizer and --weight-decay reach run.json and the optimizer that trains" <| fun () ->
+            let data, _ = fixture.Force()
+            let stateBytes (run: string) =
+                let struct (tensors, _) = Hybrid.Torch.Serialization.Safetensors.Load(Path.Combine(run, "checkpoint.safetensors"))
+                try tensors.["optim.state"].numel ()
+                finally for t in tensors.Values do t.Dispose()
+            withOut "sgd" (fun sgd ->
+                withOut "adamw" (fun adamw ->
+                    let rc, msg = cli (trainArgs data sgd [ "--optimizer"; "sgd"; "--weight-decay"; "0.001" ])
+                    Expect.equal rc 0 msg
+                    let spec, _ = RunSpec.load sgd
+                    Expect.equal spec.Optimizer (Some(Hybrid.Wsss.Training.Sgd(0.9, 0.001))) "run.json"
+                    let rc, msg = cli (trainArgs data adamw [])
+                    Expect.equal rc 0 msg
+                    Expect.equal (fst (RunSpec.load adamw)).Optimizer None "the recipe's when not given"
+                    // SGD keeps one momentum buffer per parameter, AdamW two moments
+                    let s, a = stateBytes sgd, stateBytes adamw
+                    Expect.isLessThan (float s) (0.75 * float a) $"SGD's state ({s} bytes) is about half AdamW's ({a})"))
+            withOut "bad-optimizer" (fun out ->
+                let rc, msg = cli (trainArgs data out [ "--optimizer"; "lion" ])
+                Expect.equal rc ExitCodes.badArguments "exit code"
+                Expect.stringContains msg "sgd, adamw" "names the known optimizers")
+
         testCase "weights export writes the run's backbone alone, which train --weights starts from" <| fun () ->
             let data, run = fixture.Force()
             let dir = temp "export"

@@ -162,4 +162,51 @@ let tests =
             equalRounded 10 ((Objective.probabilityCrossEntropy p t2).ToDouble()) 0.2899092476264711 "(Objective.probabilityCrossEntropy p t2).ToDouble()"
             let allIgnored = torch.tensor([| 255L; 255L |], [| 1L; 1L; 2L |])
             Expect.equal ((Objective.probabilityCrossEntropy p allIgnored).ToDouble()) 0.0 "(Objective.probabilityCrossEntropy p allIgnored).ToDouble()"
+
+        testCase "refine=logits: training refines the logits, the losses take them as logits, inference refines them pairwise" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            let cfg = { tinyConfig with Refines = Logits }
+            use net = tinyNetwork cfg
+            let b = batch 9L 2
+            net.eval () |> ignore
+            do
+                use _ng = torch.no_grad ()
+                for p in net.NewLayerParameters do
+                    p.mul_((4.0).ToScalar()) |> ignore
+            use _ng = torch.no_grad ()
+            let out = net.Forward b.Images
+            let a = out.Affinity.Value
+            close out.RefinedSegmentation.Value (AffinityRefinement.predictions a out.Segmentation) 1e-5
+            close out.RefinedSaliency.Value (AffinityRefinement.predictions a out.Saliency.Value) 1e-5
+            // refined logits are not distributions: the probability path would give class sums 1
+            Expect.isTrue (maxAbs (out.RefinedSegmentation.Value.sum(1L) - 1.0) > 0.1) "logits, not probabilities"
+            let targets = randomTargets b
+            let losses = Objective.stage cfg out b.Labels targets |> Map.ofList
+            let up (x: Tensor) = torch.nn.functional.interpolate(x, [| side; side |], mode = InterpolationMode.Bilinear, align_corners = false)
+            close losses.["seg_refined"] (Losses.crossEntropy (up out.RefinedSegmentation.Value) targets.Segmentation) 1e-6
+            close losses.["sal_refined"] (torch.nn.functional.binary_cross_entropy_with_logits(up out.RefinedSaliency.Value, targets.Saliency)) 1e-6
+            let pairwise = AffinityRefinement.normalised (AffinityRefinement.ofMatrix (a.Dense())) out.Segmentation
+            close (AuxSegNetPlusMethod.segment net b.Images) pairwise 1e-5
+
+        testCase "post-affinity-conv adds one dilated 3x3 conv per branch after the affinity, trained as a new layer" <| fun () ->
+            use scope = torch.NewDisposeScope()
+            let keys (n: AuxSegNetNetwork) = n.state_dict().Keys |> Set.ofSeq
+            use plain = tinyNetwork tinyConfig
+            use post = tinyNetwork { tinyConfig with PostAffinityDilation = Some 3 }
+            let added = Set.difference (keys post) (keys plain)
+            Expect.equal added (set [ "seg_post.weight"; "seg_post.bias"; "sal_post.weight"; "sal_post.bias" ]) "the added parameters"
+            Expect.equal (post.state_dict().["seg_post.weight"].shape) [| 8L; 8L; 3L; 3L |] "a 3x3 conv over the branch channels"
+            Expect.equal (Seq.length post.NewLayerParameters - Seq.length plain.NewLayerParameters) 4 "the new layers include it"
+            // the segmentation head reads its output: with the conv zeroed the logits are the
+            // head's bias at every position
+            let b = batch 10L 2
+            use _ng = torch.no_grad ()
+            let spread (x: Tensor) = maxAbs (x - x.mean([| 2L; 3L |], keepdim = true))
+            Expect.isTrue (spread (post.Heads b.Images).Segmentation > 1e-4) "logits vary over positions"
+            post.state_dict().["seg_post.weight"].zero_() |> ignore
+            post.state_dict().["seg_post.bias"].zero_() |> ignore
+            Expect.isTrue (spread (post.Heads b.Images).Segmentation < 1e-6) "constant once the conv outputs 0"
+            let noAffinity = { tinyConfig with Affinity = NoAffinity; Branches = SegmentationOnly; PostAffinityDilation = Some 3 }
+            Expect.exists (Config.problems noAffinity) (fun p -> p.Contains "post-affinity-conv") "refused without an affinity"
+            Expect.exists (Config.problems { tinyConfig with PostAffinityDilation = Some 0 }) (fun p -> p.Contains "post-affinity-conv") "refused at dilation 0"
     ]

@@ -7,6 +7,7 @@ open Expecto
 open FsCheck
 open FsCheck.FSharp
 open Hybrid.Wsss.Methods
+open Hybrid.Wsss.Training
 open Hybrid.Wsss.Runs
 open Hybrid.Wsss.Tests.Properties
 
@@ -30,6 +31,7 @@ let private specs =
         let! frozen = Gen.elements [ false; true ]
         let! every = Gen.choose (1, 1000)
         let! evalEvery = Gen.elements [ None; Some 50 ]
+        let! optimizer = Gen.elements [ None; Some(Sgd(0.9, 5e-4)); Some(Sgd(0.0, 0.0)); Some(AdamW 0.01) ]
         return
             { Method = entry.Name
               Data = path
@@ -43,6 +45,7 @@ let private specs =
               BatchSize = batch
               Crop = crop
               Lr = float lrMant * Math.Pow(10.0, float lrExp) / 7.0
+              Optimizer = optimizer
               Settings = picked |> List.map (fun r -> r.Name, r.Default) },
             { Execution.defaults with CheckpointEvery = every; EvalEvery = evalEvery; Device = "cpu"; Workers = seed % 4 }
     }
@@ -62,6 +65,22 @@ let tests =
             let back, _ = RunSpec.ofJson "run.json" (node.ToJsonString())
             Expect.equal back spec "every other field read back, FrozenBatchNorm = false"
 
+        testCase "a run.json written before --optimizer reads as the method's recipe" <| fun () ->
+            let spec = RunSpec.defaults (Registry.find "plda")
+            let node = System.Text.Json.Nodes.JsonNode.Parse(RunSpec.toJson { spec with Optimizer = Some(Sgd(0.9, 5e-4)) } Execution.defaults).AsObject()
+            let kind = node.["optimizer"].["kind"].GetValue<string>()
+            Expect.equal kind "sgd" "the writer names the kind"
+            Expect.isTrue (node.Remove "optimizer") "the writer names the field optimizer"
+            let back, _ = RunSpec.ofJson "run.json" (node.ToJsonString())
+            Expect.equal back spec "every other field read back, Optimizer = None"
+
+        testCase "a run.json with an unknown optimizer kind is refused, naming the field" <| fun () ->
+            let spec = RunSpec.defaults (Registry.find "cam")
+            let node = System.Text.Json.Nodes.JsonNode.Parse(RunSpec.toJson { spec with Optimizer = Some(AdamW 0.01) } Execution.defaults).AsObject()
+            node.["optimizer"].["kind"] <- System.Text.Json.Nodes.JsonValue.Create "lion"
+            Expect.throwsC (fun () -> RunSpec.ofJson "run.json" (node.ToJsonString()) |> ignore)
+                (fun e -> Expect.stringContains e.Message "optimizer.kind" "names the field")
+
         testCase "validation lists every problem of a spec at once" <| fun () ->
             let entry = Registry.find "cosa"
             let bad =
@@ -78,6 +97,8 @@ let tests =
                 Expect.exists ps (fun p -> p.Contains expected) $"names {expected}: %A{ps}"
             Expect.exists (RunSpec.problems { bad with Lr = -1e-3 }) (fun p -> p.Contains "--lr -0.001") "a negative lr"
             Expect.exists (RunSpec.problems { bad with Lr = infinity }) (fun p -> p.Contains "--lr") "an infinite lr"
+            Expect.exists (RunSpec.problems { bad with Optimizer = Some(AdamW(-1.0)) }) (fun p -> p.Contains "--weight-decay -1") "a negative weight decay"
+            Expect.exists (RunSpec.problems { bad with Optimizer = Some(Sgd(1.5, 0.0)) }) (fun p -> p.Contains "momentum 1.5") "a momentum >= 1"
 
         testCase "--weights imagenet belongs to resnet18_imagenet, whose default start it is" <| fun () ->
             let b = RunSpec.defaults (Registry.find "cam")

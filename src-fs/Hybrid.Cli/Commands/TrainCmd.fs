@@ -24,6 +24,8 @@ type Args =
     | Batch_Size of int
     | Crop of int
     | Lr of float
+    | Optimizer of name: string
+    | Weight_Decay of float
     | Workers of int
     | Out of dir: string
     | Resume
@@ -50,6 +52,8 @@ type Args =
             | Batch_Size _ -> "batch size (default: the method's recipe)"
             | Crop _ -> "training crop size (default 96)"
             | Lr _ -> "base learning rate, finite and > 0 (default: the method's recipe)"
+            | Optimizer _ -> "sgd (momentum 0.9, weight decay 5e-4: the DeepLab recipe of PLDA and AuxSegNet+) or adamw (weight decay 0.01: CoSA's) (default: the method's recipe)"
+            | Weight_Decay _ -> "weight decay of the optimizer, finite and >= 0 (default: the chosen optimizer's, or the method's recipe's)"
             | Workers _ -> "loader worker threads (default 2)"
             | Out _ -> "run folder (default runs/<method>-<time>); a folder holding a run is never overwritten without --overwrite"
             | Resume -> "continue the run in --out from its checkpoint, as its run.json says (other arguments must agree with it)"
@@ -88,6 +92,22 @@ let parseSets (sets: string list) =
         | i when i > 0 -> s[.. i - 1].Trim(), s[i + 1 ..].Trim()
         | _ -> RunError.badArguments $"--set expects key=value, got '{s}'")
 
+/// The optimizer `--optimizer` and `--weight-decay` ask for over a base spec's (None: the
+/// method's recipe, which `--weight-decay` alone adjusts).
+let optimizerOf (args: ParseResults<Args>) (b: RunSpec) : OptimizerKind option =
+    let kind =
+        match args.TryGetResult Optimizer |> Option.map (fun s -> s.Trim().ToLowerInvariant()) with
+        | Some "sgd" -> Some(Sgd(0.9, 5e-4))
+        | Some "adamw" -> Some(AdamW 0.01)
+        | Some other -> RunError.badArguments $"--optimizer {other}: unknown (known: sgd, adamw)"
+        | None -> b.Optimizer
+    match args.TryGetResult Weight_Decay with
+    | None -> kind
+    | Some wd ->
+        match defaultArg kind (Hybrid.Wsss.Methods.Registry.find b.Method).Recipe.Optimizer with
+        | Sgd(m, _) -> Some(Sgd(m, wd))
+        | AdamW _ -> Some(AdamW wd)
+
 /// The spec the arguments describe over a base spec (a method's defaults, or run.json's).
 let specOf (args: ParseResults<Args>) (b: RunSpec) : RunSpec =
     let sets = (args.TryGetResult Config |> Option.map configSets |> Option.defaultValue []) @ parseSets (args.GetResults Set)
@@ -109,6 +129,7 @@ let specOf (args: ParseResults<Args>) (b: RunSpec) : RunSpec =
         BatchSize = args.GetResult(Batch_Size, b.BatchSize)
         Crop = args.GetResult(Crop, b.Crop)
         Lr = args.GetResult(Lr, b.Lr)
+        Optimizer = optimizerOf args b
         Settings = b.Settings @ sets }
 
 let executionOf (args: ParseResults<Args>) (b: Execution) : Execution =

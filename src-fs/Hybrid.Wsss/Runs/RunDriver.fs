@@ -143,7 +143,7 @@ module RunDriver =
         let loaderOf ds = DataSource.trainLoader ds spec.Crop spec.BatchSize spec.Seed exec.Workers recipe.StrongView
         let cfg =
             { TrainConfig.defaults spec.Steps (Recipe.schedule recipe) with
-                Optimizer = recipe.Optimizer
+                Optimizer = defaultArg spec.Optimizer recipe.Optimizer
                 Seed = spec.Seed
                 LogEvery = 10
                 CheckpointEvery = Some exec.CheckpointEvery

@@ -31,6 +31,8 @@ type RunSpec =
       Crop: int
       /// base learning rate (groups multiply it)
       Lr: float
+      /// the optimizer; None: the method's recipe (Registry)
+      Optimizer: OptimizerKind option
       /// the method's settings as given (keys in the table's spelling); defaults fill the rest
       Settings: (string * string) list }
 
@@ -90,6 +92,7 @@ module RunSpec =
           BatchSize = entry.Recipe.BatchSize
           Crop = 96
           Lr = entry.Recipe.Lr
+          Optimizer = None
           Settings = [] }
 
     /// Every problem of a spec that can be seen without reading data (empty: valid). Settings
@@ -108,6 +111,11 @@ module RunSpec =
           if s.BatchSize < 1 then $"--batch-size {s.BatchSize}: must be >= 1"
           if s.Crop < 16 then $"--crop {s.Crop}: must be >= 16 pixels"
           if not (Double.IsFinite s.Lr) || s.Lr <= 0.0 then $"--lr {s.Lr.ToString(CultureInfo.InvariantCulture)}: must be a finite number > 0"
+          match s.Optimizer with
+          | Some(Sgd(m, wd)) when not (m >= 0.0 && m < 1.0) || not (wd >= 0.0 && Double.IsFinite wd) ->
+              $"--optimizer sgd: momentum {m} must lie in [0, 1) and --weight-decay {wd} be finite and >= 0"
+          | Some(AdamW wd) when not (wd >= 0.0 && Double.IsFinite wd) -> $"--weight-decay {wd}: must be finite and >= 0"
+          | _ -> ()
           if s.Seed < 0 then $"--seed {s.Seed}: must be >= 0"
           if String.IsNullOrWhiteSpace s.Data then "--data: empty"
           elif not (Directory.Exists s.Data) then
@@ -127,6 +135,36 @@ module RunSpec =
     let entry (s: RunSpec) = Registry.find s.Method
 
     // ---- run.json ----
+
+    /// run.json's "optimizer": {"kind": "sgd", "momentum": m, "weight_decay": wd} or
+    /// {"kind": "adamw", "weight_decay": wd}; null: the method's recipe.
+    let optimizerNode (o: OptimizerKind option) : JsonNode =
+        match o with
+        | None -> null
+        | Some(Sgd(m, wd)) ->
+            let n = JsonObject()
+            n["kind"] <- JsonValue.Create "sgd"
+            n["momentum"] <- JsonValue.Create m
+            n["weight_decay"] <- JsonValue.Create wd
+            n
+        | Some(AdamW wd) ->
+            let n = JsonObject()
+            n["kind"] <- JsonValue.Create "adamw"
+            n["weight_decay"] <- JsonValue.Create wd
+            n
+
+    /// Reads run.json's "optimizer" (absent or null: None, as in run.json before the option).
+    let optimizerOf (path: string) (v: JsonElement) : OptimizerKind option =
+        if v.ValueKind = JsonValueKind.Null || v.ValueKind = JsonValueKind.Undefined then None
+        else
+            let num (n: string) =
+                match v.TryGetProperty n with
+                | true, x when x.ValueKind = JsonValueKind.Number -> x.GetDouble()
+                | _ -> raise (InvalidDataException $"{path}: optimizer.{n} is missing or not a number")
+            match v.TryGetProperty "kind" with
+            | true, k when k.GetString() = "sgd" -> Some(Sgd(num "momentum", num "weight_decay"))
+            | true, k when k.GetString() = "adamw" -> Some(AdamW(num "weight_decay"))
+            | _ -> raise (InvalidDataException $"{path}: optimizer.kind must be \"sgd\" or \"adamw\"")
 
     let private settingNode (entry: MethodEntry option) (key: string) (value: string) : JsonNode =
         let typ = entry |> Option.bind (fun e -> e.Settings.Rows |> List.tryFind (fun r -> r.Name = key)) |> Option.map (fun r -> r.Type)
@@ -168,6 +206,7 @@ module RunSpec =
         o["batch_size"] <- JsonValue.Create s.BatchSize
         o["crop"] <- JsonValue.Create s.Crop
         o["lr"] <- JsonValue.Create s.Lr
+        o["optimizer"] <- optimizerNode s.Optimizer
         o["settings"] <- settingsObject entry s.Settings
         let e = JsonObject()
         e["device"] <- JsonValue.Create exec.Device
@@ -220,6 +259,7 @@ module RunSpec =
           BatchSize = int "BatchSize" 16
           Crop = int "Crop" 96
           Lr = (match r.TryGetProperty "Lr" with | true, v when v.ValueKind = JsonValueKind.Number -> v.GetDouble() | _ -> 1e-3)
+          Optimizer = None
           Settings = sets },
         Execution.defaults
 
@@ -260,6 +300,8 @@ module RunSpec =
               BatchSize = (req "batch_size").GetInt32()
               Crop = (req "crop").GetInt32()
               Lr = (req "lr").GetDouble()
+              // absent in the run.json of versions before --optimizer: the method's recipe
+              Optimizer = (match r.TryGetProperty "optimizer" with | true, v -> optimizerOf path v | _ -> None)
               Settings = [ for p in (req "settings").EnumerateObject() -> p.Name, settingText p.Value ] },
             { Device = (match e |> Option.map (fun e -> e.TryGetProperty "device") with | Some(true, v) when v.ValueKind = JsonValueKind.String -> v.GetString() | _ -> Execution.defaults.Device)
               Workers = eInt "workers" Execution.defaults.Workers
@@ -290,6 +332,7 @@ module RunSpec =
             match o with
             | :? float as x -> x.ToString("R", CultureInfo.InvariantCulture)
             | :? (string option) as s -> defaultArg s "(none)"
+            | :? (OptimizerKind option) as o -> (match o with Some k -> OptimizerKind.describe k | None -> "(the method's)")
             | o -> string o
         let field name (a: 'T) (b: 'T) = if a <> b then [ $"{name} {show (box b)} (run.json: {show (box a)})" ] else []
         let resolved (s: RunSpec) =
@@ -308,6 +351,7 @@ module RunSpec =
         @ field "--batch-size" stored.BatchSize given.BatchSize
         @ field "--crop" stored.Crop given.Crop
         @ field "--lr" stored.Lr given.Lr
+        @ field "--optimizer" stored.Optimizer given.Optimizer
         @ (if stored.Method = given.Method && resolved stored <> resolved given then
                let a, b = defaultArg (resolved stored) [], defaultArg (resolved given) []
                [ for (k, x), (_, y) in List.zip a b do

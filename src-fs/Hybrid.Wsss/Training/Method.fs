@@ -66,3 +66,10 @@ module OptimizerKind =
         match kind with
         | Sgd (m, wd) -> Optimizer.SGD(groups, lr, momentum = m, weight_decay = wd)
         | AdamW wd -> Optimizer.AdamW(groups, lr, weight_decay = wd)
+
+    /// e.g. "sgd (momentum 0.9, weight decay 0.0005)"
+    let describe (kind: OptimizerKind) =
+        let f (x: float) = x.ToString("R", System.Globalization.CultureInfo.InvariantCulture)
+        match kind with
+        | Sgd (m, wd) -> $"sgd (momentum {f m}, weight decay {f wd})"
+        | AdamW wd -> $"adamw (weight decay {f wd})"

@@ -21,7 +21,8 @@ module AuxSegNetPlusMethod =
           ParamGroup(net.NewLayerParameters, net.Config.NewLayerLrMultiplier, name = "new_layers") ]
 
     /// Segmentation logits at feature resolution: when the network learns an affinity, the log
-    /// of the segmentation probabilities refined by its pairwise affinity (Sec. III-C
+    /// of the segmentation probabilities refined by its pairwise affinity (or the refined
+    /// logits, when the configuration refines logits) (Sec. III-C
     /// "Inference": "refined by the learned cross-task pairwise affinity map"; training's
     /// refinement also applies the unary affinity), else the initial logits. (B, K + 1, h, w).
     let segment (net: AuxSegNetNetwork) (images: Tensor) : Tensor =
@@ -30,7 +31,10 @@ module AuxSegNetPlusMethod =
         let out = net.Heads images
         let logits =
             match out.Affinity with
-            | Some a -> (AffinityRefinement.pairwise a (out.Segmentation.softmax(1L))).clamp_min(1e-8).log()
+            | Some a ->
+                match net.Config.Refines with
+                | Probabilities -> (AffinityRefinement.pairwise a (out.Segmentation.softmax(1L))).clamp_min(1e-8).log()
+                | Logits -> AffinityRefinement.pairwise a out.Segmentation
             | None -> out.Segmentation.alias ()
         logits.MoveToOuterDisposeScope()
 

@@ -39,6 +39,14 @@ type AffinityKind =
     /// AuxSegNet+: pairwise and unary
     | Dual
 
+/// What the learned affinity multiplies when it refines a prediction.
+type RefinedQuantity =
+    /// the predictions' probabilities (softmax / sigmoid), Eq. 14-17 of the paper
+    | Probabilities
+    /// the predictions' logits, as the public AuxSegNet code does (the refined logits then go
+    /// through the loss's own softmax / sigmoid)
+    | Logits
+
 /// AuxSegNet+ (Xu et al., "Auxiliary Tasks Enhanced Dual-affinity Learning for WSSS") with the
 /// switches of its ablation tables. Defaults are the paper's (Sec. III, IV-A; MAP.md).
 type Config =
@@ -67,6 +75,11 @@ type Config =
       BranchChannels: int
       /// dilation rates of the two 3x3 branch convolutions (6, 12)
       Dilations: int * int
+      /// what the affinity refines (the paper: probabilities)
+      Refines: RefinedQuantity
+      /// dilation of a 3x3 convolution + ReLU on each affinity-enhanced branch's features
+      /// before its output convolution (the public AuxSegNet code: 18; the paper: none)
+      PostAffinityDilation: int option
       /// query rows of the HW x HW affinity computed at once (None: all rows)
       ChunkRows: int option
       /// epochs of classification-only training first (15)
@@ -99,6 +112,8 @@ module Config =
           SaliencyCrf = true
           BranchChannels = 128
           Dilations = (6, 12)
+          Refines = Probabilities
+          PostAffinityDilation = None
           ChunkRows = None
           ClassificationEpochs = 15
           MaxEpochsPerStage = 15
@@ -121,6 +136,10 @@ module Config =
           if c.BranchChannels < 1 then "channels must be >= 1"
           let d1, d2 = c.Dilations
           if d1 < 1 || d2 < 1 then "dilations must be >= 1"
+          match c.PostAffinityDilation with
+          | Some d when d < 1 -> "post-affinity-conv must be a dilation >= 1 or none"
+          | Some _ when c.Affinity = NoAffinity -> "post-affinity-conv follows the affinity module; set affinity to one that exists, or post-affinity-conv=none"
+          | _ -> ()
           match c.ChunkRows with
           | Some r when r < 1 -> "chunk-rows must be >= 1"
           | _ -> ()
@@ -172,6 +191,10 @@ module Config =
                       | Ok [ a; b ] when a = Math.Round a && b = Math.Round b -> Ok(int a, int b)
                       | _ -> Error "not two integer rates, e.g. 6,12")
                   (fun (a, b) -> $"{a},{b}") Check.none (fun c -> c.Dilations) (fun v c -> { c with Dilations = v })
+              Setting.choice "refine" "what the affinity refines: the predictions' probabilities or their logits (the public AuxSegNet code)" "Eq. 14-17 (probabilities)"
+                  [ "probabilities", Probabilities; "logits", Logits ] (fun c -> c.Refines) (fun v c -> { c with Refines = v })
+              Setting.optionalInt "post-affinity-conv" "none" "dilation of a 3x3 conv + ReLU after the affinity-enhanced features (the public AuxSegNet code: 18), or none" "Fig. 3 (none)" 1
+                  (fun c -> c.PostAffinityDilation) (fun v c -> { c with PostAffinityDilation = v })
               Setting.optionalInt "chunk-rows" "all" "affinity rows per chunk (memory), or all at once" "ours (all)" 1 (fun c -> c.ChunkRows) (fun v c -> { c with ChunkRows = v })
               Setting.int "classification-epochs" "epochs of the classification phase" "Sec. IV-A (15)" Check.none (fun c -> c.ClassificationEpochs) (fun v c -> { c with ClassificationEpochs = v })
               Setting.int "max-epochs" "epoch budget of a label stage" "Sec. IV-A (15)" Check.none (fun c -> c.MaxEpochsPerStage) (fun v c -> { c with MaxEpochsPerStage = v })

@@ -25,10 +25,11 @@ type Outputs =
       Segmentation: Tensor
       /// (B, 1, h, w) initial saliency logits, when the saliency branch is on
       Saliency: Tensor option
-      /// (B, K + 1, h, w) segmentation probabilities refined by the affinity (Eq. 15, 17)
+      /// (B, K + 1, h, w) segmentation refined by the affinity (Eq. 15, 17): probabilities, or
+      /// logits when the configuration refines logits (Config.Refines)
       RefinedSegmentation: Tensor option
-      /// (B, 1, h, w) saliency probabilities refined by the affinity (Eq. 14, 16), when the
-      /// affinity is constrained by saliency
+      /// (B, 1, h, w) saliency refined by the affinity (Eq. 14, 16), when the affinity is
+      /// constrained by saliency: probabilities, or logits as for the segmentation
       RefinedSaliency: Tensor option
       /// the learned affinity, for CAM refinement (Eq. 18)
       Affinity: CrossTaskAffinity option }
@@ -66,8 +67,16 @@ type AuxSegNetNetwork(backbone: SharedBackbone, classes: int64, cfg: Config) as 
     do torch.nn.init.xavier_uniform_ (classifier.weight) |> ignore
     let segBranch = new DilatedBranch(backbone.Channels, channels, rate1, rate2)
     let segHead = torch.nn.Conv2d(channels, classes + 1L, 1L)
+    // the public code's third dilated conv, after the affinity-enhanced features (none by default)
+    let postConv () =
+        match cfg.Affinity, cfg.PostAffinityDilation with
+        | NoAffinity, _
+        | _, None -> None
+        | _, Some d -> Some(torch.nn.Conv2d(channels, channels, 3L, padding = int64 d, dilation = int64 d))
+    let segPost = postConv ()
     let salBranch = if withSaliency then Some(new DilatedBranch(backbone.Channels, channels, rate1, rate2)) else None
     let salHead = if withSaliency then Some(torch.nn.Conv2d(channels, 1L, 1L)) else None
+    let salPost = if withSaliency then postConv () else None
     let affinity =
         let variant =
             match cfg.Kind with
@@ -94,6 +103,8 @@ type AuxSegNetNetwork(backbone: SharedBackbone, classes: int64, cfg: Config) as 
         match affinity with
         | Some a -> this.register_module("affinity", a)
         | None -> ()
+        segPost |> Option.iter (fun c -> this.register_module("seg_post", c))
+        salPost |> Option.iter (fun c -> this.register_module("sal_post", c))
         // the new layers on the device of the backbone (created on the CPU above)
         match backbone.Module.parameters () |> Seq.tryHead with
         | Some p when p.device.``type`` <> DeviceType.CPU -> this.``to``(p.device) |> ignore
@@ -123,6 +134,8 @@ type AuxSegNetNetwork(backbone: SharedBackbone, classes: int64, cfg: Config) as 
             match affinity with
             | Some a -> yield! a.parameters ()
             | None -> ()
+            for c in Option.toList segPost @ Option.toList salPost do
+                yield! c.parameters ()
         }
 
     /// Image-level logits (B, K) and raw CAMs (B, K, h, w) of features (B, D, h, w).
@@ -153,6 +166,12 @@ type AuxSegNetNetwork(backbone: SharedBackbone, classes: int64, cfg: Config) as 
                 // ignores its saliency input: the segmentation features stand in
                 let out = module'.forward(defaultArg salFeatures segFeatures, segFeatures)
                 out.SegmentationFeatures, (salFeatures |> Option.map (fun _ -> out.SaliencyFeatures)), Some out.Affinity
+        let post (conv: Conv2d option) (f: Tensor) =
+            match conv with
+            | Some c -> c.forward(f).relu()                            // (B, C, h, w)
+            | None -> f
+        let segFeatures = post segPost segFeatures                     // (B, C, h, w)
+        let salFeatures = salFeatures |> Option.map (post salPost)      // (B, C, h, w)
         let seg = segHead.forward(segFeatures)                          // (B, K + 1, h, w)
         let sal = Option.map2 (fun (h: Conv2d) f -> h.forward(f)) salHead salFeatures // (B, 1, h, w)
         { Scores = scores
@@ -164,14 +183,19 @@ type AuxSegNetNetwork(backbone: SharedBackbone, classes: int64, cfg: Config) as 
           Affinity = learned }
 
     /// The full multi-task forward pass of training: the heads, then their predictions refined
-    /// by the learned affinity (pairwise + unary, Eq. 14-17). Everything lives in the caller's
-    /// dispose scope, as for Heads.
+    /// by the learned affinity (pairwise + unary, Eq. 14-17): their probabilities, or their
+    /// logits when the configuration says so. Everything lives in the caller's dispose scope,
+    /// as for Heads.
     member this.Forward(images: Tensor) : Outputs =
         let out = this.Heads images
-        let refinedSeg = out.Affinity |> Option.map (fun a -> AffinityRefinement.predictions a (out.Segmentation.softmax(1L)))
+        let refined (a: CrossTaskAffinity) (logits: Tensor) (probabilities: Tensor -> Tensor) =
+            match cfg.Refines with
+            | Probabilities -> AffinityRefinement.predictions a (probabilities logits)
+            | Logits -> AffinityRefinement.predictions a logits
+        let refinedSeg = out.Affinity |> Option.map (fun a -> refined a out.Segmentation (fun x -> x.softmax(1L)))
         let refinedSal =
             match out.Affinity, out.Saliency, cfg.Affinity with
-            | Some a, Some s, CrossTaskBothConstraints -> Some(AffinityRefinement.predictions a (s.sigmoid ()))
+            | Some a, Some s, CrossTaskBothConstraints -> Some(refined a s (fun x -> x.sigmoid ()))
             | _ -> None
         { out with
             RefinedSegmentation = refinedSeg

@@ -55,10 +55,12 @@ module Objective =
           match out.Saliency with
           | Some s -> yield "sal", torch.nn.functional.binary_cross_entropy_with_logits(upsample h w s, targets.Saliency)
           | None -> ()
-          match out.RefinedSaliency with
-          | Some s -> yield "sal_refined", probabilityBce (upsample h w s) targets.Saliency
-          | None -> ()
+          match out.RefinedSaliency, cfg.Refines with
+          | Some s, Probabilities -> yield "sal_refined", probabilityBce (upsample h w s) targets.Saliency
+          | Some s, Logits -> yield "sal_refined", torch.nn.functional.binary_cross_entropy_with_logits(upsample h w s, targets.Saliency)
+          | None, _ -> ()
           yield "seg", Losses.crossEntropy (upsample h w out.Segmentation) targets.Segmentation
-          match out.RefinedSegmentation with
-          | Some p -> yield "seg_refined", probabilityCrossEntropy (upsample h w p) targets.Segmentation
-          | None -> () ]
+          match out.RefinedSegmentation, cfg.Refines with
+          | Some p, Probabilities -> yield "seg_refined", probabilityCrossEntropy (upsample h w p) targets.Segmentation
+          | Some z, Logits -> yield "seg_refined", Losses.crossEntropy (upsample h w z) targets.Segmentation
+          | None, _ -> () ]
