@@ -251,6 +251,27 @@ let tests =
                 let b, _ = RunSpec.load out
                 Expect.equal b { a with Seed = 3 } "the same spec, the seed given beside it")
 
+        testCase "training scores the segmentation with the dense CRF too; eval seg --crf records it in an older run's results.json" <| fun () ->
+            let _, _ = fixture.Force()
+            let run = copyRun ()
+            try
+                let results = Path.Combine(run, "results.json")
+                let read () = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText results).AsObject()
+                let trained = read ()
+                Expect.isTrue (trained.ContainsKey "seg_crf_miou") "training wrote seg_crf_miou"
+                let crf = trained.["seg_crf_miou"].GetValue<float>()
+                let seg = trained.["seg_miou"].GetValue<float>()
+                // a run evaluated before the CRF score existed
+                trained.Remove "seg_crf_miou" |> ignore
+                File.WriteAllText(results, trained.ToJsonString())
+                let rc, msg = cli [| "eval"; "seg"; "--run"; run; "--crf" |]
+                Expect.equal rc 0 msg
+                let back = read ()
+                Expect.floatClose Accuracy.veryHigh (back.["seg_crf_miou"].GetValue<float>()) crf "the same score as training's report"
+                Expect.floatClose Accuracy.veryHigh (back.["seg_miou"].GetValue<float>()) seg "the other numbers kept"
+            finally
+                Directory.Delete(run, true)
+
         testCase "--frozen-bn reaches the backbone and run.json" <| fun () ->
             let data, _ = fixture.Force()
             withOut "frozen" (fun out ->

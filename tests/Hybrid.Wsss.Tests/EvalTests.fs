@@ -154,4 +154,30 @@ let tests =
             Expect.floatClose Accuracy.veryHigh given.MeanIoU 1.0 "restricted to the image's classes every pixel is right"
             Expect.floatClose Accuracy.veryHigh plain.ForegroundIoU 1.0 "the plain score finds the objects ..."
             Expect.isLessThan plain.MeanIoU 0.5 "... but names them class 2, which neither image holds"
+
+        testCase "the CRF score of segmentationScores is segmentationWith's with the CRF, named as such; the plain score is the CRF-free one" <| fun () ->
+            use scope = TorchSharp.torch.NewDisposeScope()
+            // one 16x16 image: left half bright (class 1), right half dark (background); the
+            // logits are noisy so that the CRF's bilateral kernel changes some pixels
+            TorchSharp.torch.manual_seed 5L |> ignore
+            let side = 16L
+            let left : TorchSharp.torch.Tensor = TorchSharp.torch.arange(side).lt(TorchSharp.Scalar.op_Implicit (side / 2L)).unsqueeze(0L).expand(side, side)     // (H, W)
+            let masks = left.to_type(TorchSharp.torch.int64).unsqueeze(0)                                 // (1, H, W)
+            let images = (left.to_type(TorchSharp.torch.float32) * 4.0 - 2.0).unsqueeze(0).unsqueeze(0).expand(1L, 3L, side, side).contiguous()
+            let clean = TorchSharp.torch.stack([| left.logical_not().to_type(TorchSharp.torch.float32); left.to_type(TorchSharp.torch.float32) |]).unsqueeze(0) // (1, 2, H, W)
+            let logits = clean * 2.0 + TorchSharp.torch.randn([| 1L; 2L; side; side |]) * 1.5
+            let batch =
+                { Ids = [| "a" |]; Images = images; Labels = TorchSharp.torch.ones([| 1L; 1L |]); Masks = Some masks
+                  Saliency = None; Strong = None; Padding = None }
+            let p : Hybrid.Wsss.Training.Predictor = { Cam = None; Segment = Some(fun _ -> logits.alias ()); Pseudo = None }
+            let single = Hybrid.Wsss.Training.Evaluate.Scales.single
+            let preset = Hybrid.Vision.CrfPreset.DeepLabLargeFov
+            let scores = Hybrid.Wsss.Training.Evaluate.segmentationScores (Some preset) VocSplit.Val 2 p single [ batch ]
+            let withCrf = Hybrid.Wsss.Training.Evaluate.segmentationWith (Some preset) VocSplit.Val 2 p single [ batch ]
+            let plain = Hybrid.Wsss.Training.Evaluate.segmentation VocSplit.Val 2 p single [ batch ]
+            Expect.equal scores.Crf.Value.Scored SegmentationCrf "scored as the CRF segmentation"
+            Expect.floatClose Accuracy.veryHigh scores.Crf.Value.MeanIoU withCrf.MeanIoU "the same CRF as eval seg --crf"
+            Expect.floatClose Accuracy.veryHigh scores.Plain.MeanIoU plain.MeanIoU "the plain score is untouched"
+            Expect.isGreaterThan scores.Crf.Value.MeanIoU scores.Plain.MeanIoU "the CRF cleans the noisy halves"
+            Expect.isNone (Hybrid.Wsss.Training.Evaluate.segmentationScores None VocSplit.Val 2 p single [ batch ]).Crf "no CRF asked, none scored"
     ]

@@ -13,12 +13,12 @@ type Args =
 
 /// results.json key, column header: short enough that the table fits an 80-column terminal.
 let private columns =
-    [ "seed_miou", "seeds"; "pseudo_miou", "pseudo"; "seg_miou", "seg"; "seed_fg_iou", "seeds fg"; "seg_fg_iou", "seg fg" ]
+    [ "seed_miou", "seeds"; "pseudo_miou", "pseudo"; "seg_miou", "seg"; "seg_crf_miou", "seg+CRF"; "seed_fg_iou", "seeds fg"; "seg_fg_iou", "seg fg" ]
 
 let run (a: ParseResults<Args>) =
     let t = Table()
     t.Title <- TableTitle("val, FMNIST-Scenes (%)")
-    t.Caption <- TableTitle("seeds / pseudo / seg: mIoU of the CAM seeds, pseudo masks and segmentation; fg: class-agnostic foreground IoU")
+    t.Caption <- TableTitle("seeds / pseudo / seg: mIoU of the CAM seeds, pseudo masks and segmentation (+CRF: after the dense CRF); fg: class-agnostic foreground IoU")
     t.AddColumn("run") |> ignore
     for _, h in columns do t.AddColumn(TableColumn(h).RightAligned()) |> ignore
     for dir in a.GetResult Runs do

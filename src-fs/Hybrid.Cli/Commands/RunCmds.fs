@@ -93,7 +93,13 @@ let private evalRun (a: ParseResults<EvalArgs>) =
             if a.Contains Given_Labels then
                 if crf.IsSome then invalidArg "crf" "--given-labels scores the network's own probabilities; leave out --crf"
                 Markdown.perClass classNames (Evaluate.segmentationGivenLabels sp c m.Predict scales (batches ()))
-            else Markdown.perClass classNames (Evaluate.segmentationWith crf sp c m.Predict scales (batches ()))
+            else
+                let r = Evaluate.segmentationWith crf sp c m.Predict scales (batches ())
+                // the protocol training's report scores (single scale): recorded with the run's
+                // other headline numbers, for runs evaluated before it scored the CRF
+                if crf.IsSome && not (a.Contains Tta) && sp = VocSplit.Val then
+                    RunReport.record dir [ "seg_crf_miou", r.MeanIoU; "seg_crf_fg_iou", r.ForegroundIoU ]
+                Markdown.perClass classNames r
         | Masks -> invalidArg "output" "eval masks scores a label folder: --labels DIR, not --run"
     printfn "%s" text
     let given = if a.Contains Given_Labels then "-given-labels" else ""

@@ -211,7 +211,7 @@ let runSpec (spec: RunSpec) (exec: Execution) (out: string) (mode: FolderMode) :
         Say.warn $"stopped early; resume with: {resumeCommand out}"
         stop.ExitCode
     | Finished results ->
-        for line in [ results.Seeds |> Option.map (fun s -> Markdown.summary s.Best.Result + $" (best threshold {s.Best.Threshold:F2})"); results.Pseudo |> Option.map Markdown.summary; results.Segmentation |> Option.map Markdown.summary; results.SegmentationGivenLabels |> Option.map Markdown.summary ] |> List.choose id do
+        for line in [ results.Seeds |> Option.map (fun s -> Markdown.summary s.Best.Result + $" (best threshold {s.Best.Threshold:F2})"); results.Pseudo |> Option.map Markdown.summary; results.Segmentation |> Option.map Markdown.summary; results.SegmentationGivenLabels |> Option.map Markdown.summary; results.SegmentationCrf |> Option.map Markdown.summary ] |> List.choose id do
             Say.info line
         let report, pictures = Path.Combine(out, "report.md"), Path.Combine(out, "pictures")
         Say.info $"report: {report}; pictures: {pictures}"

@@ -15,6 +15,9 @@ type Scored =
     /// diagnostic: seeds and pseudo masks are scored with the image labels, a segmentation
     /// is not; the difference is what the network's recognition costs)
     | SegmentationGivenLabels
+    /// a segmentation network's probabilities refined by a dense CRF (the papers' optional
+    /// test-time refinement; MAP.md, CoSA Tab. 4c)
+    | SegmentationCrf
 
 module Scored =
     /// What a report calls the output scored.
@@ -23,6 +26,7 @@ module Scored =
         | PseudoMasks -> "pseudo masks"
         | Segmentation -> "segmentation"
         | SegmentationGivenLabels -> "segmentation given the image labels (diagnostic)"
+        | SegmentationCrf -> "segmentation + dense CRF"
 
 /// Scores of one class; NaN where undefined (no prediction for precision, no ground truth for
 /// recall, neither for IoU).

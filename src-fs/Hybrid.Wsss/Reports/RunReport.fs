@@ -17,13 +17,18 @@ type Results =
       Pseudo: EvalResult option
       Segmentation: EvalResult option
       /// the segmentation restricted to each image's GT classes (Evaluate.segmentationGivenLabels)
-      SegmentationGivenLabels: EvalResult option }
+      SegmentationGivenLabels: EvalResult option
+      /// the segmentation after the dense CRF (Options.SegCrf)
+      SegmentationCrf: EvalResult option }
 
 /// How to evaluate.
 type Options =
     { Split: VocSplit
       CamScales: Evaluate.Scales
       SegScales: Evaluate.Scales
+      /// the dense CRF the segmentation is also scored with (the papers' optional test-time
+      /// refinement); None: plain only
+      SegCrf: Hybrid.Vision.CrfPreset option
       Thresholds: float list
       /// Number of val images drawn as pictures (the first ones, a fixed set).
       Pictures: int }
@@ -32,6 +37,7 @@ let defaults =
     { Split = VocSplit.Val
       CamScales = Evaluate.Scales.multi
       SegScales = Evaluate.Scales.single
+      SegCrf = Some Hybrid.Vision.CrfPreset.DeepLabLargeFov
       Thresholds = ThresholdSweep.defaultThresholds
       Pictures = 8 }
 
@@ -40,19 +46,21 @@ let evaluate (opts: Options) (classes: int) (p: Predictor) (batches: unit -> seq
     let seeds = p.Cam |> Option.map (fun _ -> Evaluate.camSeeds opts.Split classes p opts.CamScales opts.Thresholds (batches ()))
     let pseudo = p.Pseudo |> Option.map (fun _ -> Evaluate.pseudo opts.Split classes p (batches ()))
     // one pass over the split scores the segmentation both ways
-    let seg = p.Segment |> Option.map (fun _ -> Evaluate.segmentationAndGivenLabels opts.Split classes p opts.SegScales (batches ()))
+    let seg = p.Segment |> Option.map (fun _ -> Evaluate.segmentationScores opts.SegCrf opts.Split classes p opts.SegScales (batches ()))
     { Split = opts.Split
       Seeds = seeds
       Pseudo = pseudo
-      Segmentation = seg |> Option.map fst
-      SegmentationGivenLabels = seg |> Option.map snd }
+      Segmentation = seg |> Option.map (fun s -> s.Plain)
+      SegmentationGivenLabels = seg |> Option.map (fun s -> s.GivenLabels)
+      SegmentationCrf = seg |> Option.bind (fun s -> s.Crf) }
 
 /// Headline numbers (fractions) by name, for metrics logs and comparisons.
 let headline (r: Results) : (string * float) list =
     [ match r.Seeds with Some s -> yield "seed_miou", s.Best.Result.MeanIoU; yield "seed_fg_iou", s.Best.Result.ForegroundIoU; yield "seed_threshold", s.Best.Threshold | None -> ()
       match r.Pseudo with Some e -> yield "pseudo_miou", e.MeanIoU; yield "pseudo_precision", e.MeanPrecision; yield "pseudo_recall", e.MeanRecall | None -> ()
       match r.Segmentation with Some e -> yield "seg_miou", e.MeanIoU; yield "seg_fg_iou", e.ForegroundIoU | None -> ()
-      match r.SegmentationGivenLabels with Some e -> yield "seg_given_labels_miou", e.MeanIoU | None -> () ]
+      match r.SegmentationGivenLabels with Some e -> yield "seg_given_labels_miou", e.MeanIoU | None -> ()
+      match r.SegmentationCrf with Some e -> yield "seg_crf_miou", e.MeanIoU; yield "seg_crf_fg_iou", e.ForegroundIoU | None -> () ]
 
 let markdown (title: string) (classNames: string[]) (r: Results) =
     let parts =
@@ -65,7 +73,8 @@ let markdown (title: string) (classNames: string[]) (r: Results) =
           | None -> ()
           match r.Pseudo with Some e -> yield Markdown.perClass classNames e | None -> ()
           match r.Segmentation with Some e -> yield Markdown.perClass classNames e | None -> ()
-          match r.SegmentationGivenLabels with Some e -> yield Markdown.perClass classNames e | None -> () ]
+          match r.SegmentationGivenLabels with Some e -> yield Markdown.perClass classNames e | None -> ()
+          match r.SegmentationCrf with Some e -> yield Markdown.perClass classNames e | None -> () ]
     String.concat "\n" parts
 
 /// Writes results.json (headline numbers) and report.md into dir.
@@ -74,6 +83,18 @@ let write (dir: string) (title: string) (classNames: string[]) (r: Results) =
     let json = JsonSerializer.Serialize(dict (headline r), JsonSerializerOptions(WriteIndented = true))
     File.WriteAllText(Path.Combine(dir, "results.json"), json)
     File.WriteAllText(Path.Combine(dir, "report.md"), markdown title classNames r)
+
+/// Adds (or replaces) headline numbers in a run's results.json, keeping the others: what a
+/// later evaluation of the run (`eval seg --crf`) records beside the ones training wrote.
+let record (dir: string) (values: (string * float) list) =
+    let p = Path.Combine(dir, "results.json")
+    if not (File.Exists p) then raise (FileNotFoundException $"{p}: the run has no results.json (train it to the end first)")
+    let o =
+        match System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText p) with
+        | :? System.Text.Json.Nodes.JsonObject as o -> o
+        | _ -> raise (InvalidDataException $"{p}: expected a JSON object of headline numbers")
+    for k, v in values do o[k] <- System.Text.Json.Nodes.JsonValue.Create v
+    Hybrid.Torch.Serialization.AtomicFile.WriteAllText(p, o.ToJsonString(JsonSerializerOptions(WriteIndented = true)))
 
 /// Pictures of the first n images of the split: image | GT | CAM heatmap | seeds | pseudo | seg.
 let pictures (dir: string) (n: int) (seedThreshold: float) (p: Predictor) (mean: float32[]) (std: float32[]) (batches: seq<Batch>) =

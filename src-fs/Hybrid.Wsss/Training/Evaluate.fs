@@ -95,7 +95,7 @@ let segmentationWith (crf: Hybrid.Vision.CrfPreset option) (split: Hybrid.Data.V
         let probs = segmentProbs segment s b.Images
         let probs = match crf with Some preset -> CrfRefine.refine preset b.Images probs | None -> probs
         probs.argmax(1L)
-    Metrics.evaluate split Segmentation (confusion classes predict batches)
+    Metrics.evaluate split (if crf.IsSome then SegmentationCrf else Segmentation) (confusion classes predict batches)
 
 let segmentation split classes p s batches = segmentationWith None split classes p s batches
 
@@ -106,25 +106,36 @@ let private restrictToLabels (labels: Tensor) (probs: Tensor) : Tensor =
     let absent = torch.cat([| background; labels |], 1L).lt(0.5)                 // (B, K + 1)
     probs.masked_fill(absent.unsqueeze(-1).unsqueeze(-1), -1.0)
 
-/// The segmentation scored plainly and on the seeds' terms, from one forward pass per batch:
-/// (the segmentation, the segmentation given the image labels). The second restricts each
-/// pixel's argmax to background and the image's GT classes: a diagnostic, never a WSSS result
-/// (it reads GT image labels at test time). The gap between the two is what recognising the
-/// classes costs the network; the gap to the pseudo masks is what learning their shapes costs.
-let segmentationAndGivenLabels (split: Hybrid.Data.VocSplit) (classes: int) (p: Predictor) (s: Scales) (batches: seq<Batch>) : EvalResult * EvalResult =
+/// A segmentation scored three ways from one forward pass per batch.
+type SegmentationScores =
+    { /// the argmax of the network's probabilities
+      Plain: EvalResult
+      /// the argmax restricted to background and the image's GT classes: a diagnostic, never a
+      /// WSSS result (it reads GT image labels at test time). The gap to Plain is what
+      /// recognising the classes costs the network; the gap to the pseudo masks is what
+      /// learning their shapes costs.
+      GivenLabels: EvalResult
+      /// the argmax after a dense CRF on the probabilities, when one was asked for
+      Crf: EvalResult option }
+
+/// The segmentation plainly, given the image labels, and (with a preset) after a dense CRF.
+let segmentationScores (crf: Hybrid.Vision.CrfPreset option) (split: Hybrid.Data.VocSplit) (classes: int) (p: Predictor) (s: Scales) (batches: seq<Batch>) : SegmentationScores =
     let segment = need "segmentation" p.Segment
     use _ng = torch.no_grad ()
-    let plain, given = ConfusionAccumulator(classes), ConfusionAccumulator(classes)
+    let plain, given, refined = ConfusionAccumulator(classes), ConfusionAccumulator(classes), ConfusionAccumulator(classes)
     for batch in batches do
         use _scope = torch.NewDisposeScope()
         let probs = segmentProbs segment s batch.Images                         // (B, K + 1, H, W)
         let gt = Host.values<int> (Batch.masks batch)
         plain.Add(gt, Host.values<int> (probs.argmax(1L)))
         given.Add(gt, Host.values<int> ((restrictToLabels batch.Labels probs).argmax(1L)))
-    Metrics.evaluate split Segmentation (plain.Snapshot()), Metrics.evaluate split SegmentationGivenLabels (given.Snapshot())
+        crf |> Option.iter (fun preset -> refined.Add(gt, Host.values<int> ((CrfRefine.refine preset batch.Images probs).argmax(1L))))
+    { Plain = Metrics.evaluate split Segmentation (plain.Snapshot())
+      GivenLabels = Metrics.evaluate split SegmentationGivenLabels (given.Snapshot())
+      Crf = crf |> Option.map (fun _ -> Metrics.evaluate split SegmentationCrf (refined.Snapshot())) }
 
-/// The segmentation given the image labels alone (see segmentationAndGivenLabels).
-let segmentationGivenLabels split classes p s batches = snd (segmentationAndGivenLabels split classes p s batches)
+/// The segmentation given the image labels alone (see segmentationScores).
+let segmentationGivenLabels split classes p s batches = (segmentationScores None split classes p s batches).GivenLabels
 
 /// The metrics `--eval-every` logs during training: whatever the method predicts, scored on
 /// val single-scale without flips (CAM seeds at the best threshold of the default sweep). The
