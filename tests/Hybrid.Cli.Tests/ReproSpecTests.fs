@@ -27,7 +27,7 @@ let specs () =
 
 let private env = MethodEnv.onCpu (Array.init 11 (sprintf "c%d")) "tiny_resnet" 32 10
 
-let private row m sets : ReproCmd.Row = { Name = "x"; Method = m; Sets = sets; Baseline = None; Metric = None; Steps = None; Init = None }
+let private row m sets : ReproCmd.Row = { Name = "x"; Method = m; Sets = sets; Baseline = None; Metric = None; Steps = None; Init = None; Optimizer = None; Lr = None }
 
 let private specOf steps (rows: ReproCmd.Row list) : ReproCmd.TableSpec =
     { Paper = "p"; Metric = "seed_miou"; Data = "d"; Steps = steps; Seeds = [ 0 ]; Backbone = None; OutputStride = None; Crop = None; BatchSize = None; Rows = rows }
@@ -80,6 +80,9 @@ let tests =
                 && d <> dir (steps + 1) (row m sets)
                 && d <> ReproCmd.runDir "runs" (specOf steps [ row m sets ]) (row m sets) (seed + 1)
                 && d <> dir steps (row m (sets @ [ "extra=1" ]))
+                && d <> dir steps { row m sets with Optimizer = Some "sgd" }
+                && d <> dir steps { row m sets with Lr = Some 0.01 }
+                && dir steps { row m sets with Optimizer = Some "sgd" } <> dir steps { row m sets with Optimizer = Some "adamw" }
                 && d <> dir steps (row (m + "x") sets)
                 && d = dir (steps + 3) { row m sets with Steps = Some steps } // a row's own steps win
                 // starting from another run moves it, and so does any change of that run
@@ -124,8 +127,11 @@ let tests =
                     for r in spec.Rows do
                         if pred r then ReproCmd.runDir "runs" spec r 0 ]
             let pretraining (r: ReproCmd.Row) = r.Init.IsNone
-            let baseline (r: ReproCmd.Row) = r.Method = "cam" && r.Sets.IsEmpty && r.Init.IsSome
-            let upper (r: ReproCmd.Row) = r.Method = "supervised" && r.Init.IsSome
+            // the method's own recipe and settings (a table may add variants: another optimizer,
+            // the bound with another method's head)
+            let plain (r: ReproCmd.Row) = r.Sets.IsEmpty && r.Optimizer.IsNone && r.Lr.IsNone
+            let baseline (r: ReproCmd.Row) = r.Method = "cam" && plain r && r.Init.IsSome
+            let upper (r: ReproCmd.Row) = r.Method = "supervised" && plain r && r.Init.IsSome
             Expect.equal ((dirsOf pretraining).Length) all.Length "(dirsOf pretraining).Length"
             Expect.isTrue ((dirsOf baseline).Length >= 3) "(dirsOf baseline).Length >= 3" // PLDA, CSD and the summary table
             for pred in [ pretraining; baseline; upper ] do
@@ -147,6 +153,25 @@ let tests =
             Expect.equal (ReproCmd.runRequest "runs" None false None spec pre 3 "out").Spec.Weights None "the pretraining row starts from scratch"
             let quick = ReproCmd.runRequest "runs" (Some "tiny") true None spec r 3 "out"
             Expect.equal (quick.Spec.Data, quick.Spec.Crop, quick.Spec.BatchSize, quick.Execution.Workers) ("tiny", 48, 4, 0) "quick mode"
+
+        testCase "a row's optimizer and lr reach its run's spec; an unknown optimizer is refused with the row named" <| fun () ->
+            let r = { row "plda" [] with Optimizer = Some "sgd"; Lr = Some 0.01 }
+            let spec = specOf 10 [ r ]
+            let req = ReproCmd.runRequest "runs" None false None spec r 0 "out"
+            Expect.equal req.Spec.Optimizer (Some(Hybrid.Wsss.Training.Sgd(0.9, 5e-4))) "the paper's SGD"
+            Expect.equal req.Spec.Lr 0.01 "the row's lr"
+            let plain = ReproCmd.runRequest "runs" None false None spec (row "plda" []) 0 "out"
+            Expect.equal (plain.Spec.Optimizer, plain.Spec.Lr) (None, (Hybrid.Wsss.Runs.RunSpec.defaults (Registry.find "plda")).Lr) "the recipe's without them"
+            let dir = Path.Combine(Path.GetTempPath(), "hybrid-spec-" + Guid.NewGuid().ToString("N"))
+            Directory.CreateDirectory dir |> ignore
+            try
+                let file = Path.Combine(dir, "table.json")
+                File.WriteAllText(file, """{"paper": "p", "rows": [{"name": "fast", "method": "cam", "optimizer": "lion"}]}""")
+                Expect.throwsC (fun () -> ReproCmd.parse file |> ignore) (fun e ->
+                    Expect.stringContains e.Message "'fast'" "names the row"
+                    Expect.stringContains e.Message "sgd, adamw" "names the known optimizers")
+            finally
+                Directory.Delete(dir, true)
 
         testCase "a run stopped after a checkpoint is resumed, a fresh one is not" <| fun () ->
             let dir = Path.Combine(Path.GetTempPath(), "hybrid-repro-resume-" + Guid.NewGuid().ToString("N"))

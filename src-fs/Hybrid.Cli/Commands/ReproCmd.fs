@@ -11,6 +11,7 @@ open System.Text.Json
 open Argu
 open Hybrid.Data
 open Hybrid.Wsss.Eval
+open Hybrid.Wsss.Training
 open Hybrid.Wsss.Runs
 open Hybrid.Cli
 
@@ -46,7 +47,11 @@ type Row =
       Steps: int option
       /// the row whose run of the same seed initialises this row's backbone (`--weights` its
       /// checkpoint): pretraining, then each method fine-tuned from it
-      Init: string option }
+      Init: string option
+      /// the row's optimizer by name (`train --optimizer`: sgd, adamw), else the method's recipe
+      Optimizer: string option
+      /// the row's base learning rate (`train --lr`), else the method's recipe
+      Lr: float option }
 
 type TableSpec =
     { Paper: string
@@ -95,7 +100,19 @@ let parse (path: string) : TableSpec =
               Baseline = (match row.TryGetProperty "baseline" with | true, v -> Some(v.GetString()) | _ -> None)
               Metric = (match row.TryGetProperty "metric" with | true, v -> Some(v.GetString()) | _ -> None)
               Steps = (match row.TryGetProperty "steps" with | true, v -> Some(v.GetInt32()) | _ -> None)
-              Init = (match row.TryGetProperty "init" with | true, v -> Some(v.GetString()) | _ -> None) } ] }
+              Init = (match row.TryGetProperty "init" with | true, v -> Some(v.GetString()) | _ -> None)
+              Optimizer = (match row.TryGetProperty "optimizer" with | true, v -> Some(v.GetString()) | _ -> None)
+              Lr = (match row.TryGetProperty "lr" with | true, v -> Some(v.GetDouble()) | _ -> None) } ] }
+    |> fun spec ->
+        for row in spec.Rows do
+            match row.Optimizer with
+            | Some o when (OptimizerKind.ofName o).IsNone ->
+                raise (InvalidDataException $"""{path}: row '{row.Name}': optimizer '{o}' is unknown (known: {String.concat ", " OptimizerKind.names})""")
+            | _ -> ()
+            match row.Lr with
+            | Some lr when not (lr > 0.0 && Double.IsFinite lr) -> raise (InvalidDataException $"{path}: row '{row.Name}': lr {lr} must be finite and > 0")
+            | _ -> ()
+        spec
     |> fun spec ->
         // every init names another row, and following inits never comes back to a row
         let byName = spec.Rows |> List.map (fun r -> r.Name, r) |> Map.ofList
@@ -122,7 +139,10 @@ let private slug (s: string) = String(s.ToCharArray() |> Array.map (fun c -> if 
 
 /// "<method>", "<settings>[,init=<method>-<settings of the init run>].<steps>steps".
 let rec private runName (spec: TableSpec) (row: Row) =
-    let sets = if row.Sets.IsEmpty then "default" else row.Sets |> List.map slug |> String.concat ","
+    let recipe =
+        [ match row.Optimizer with Some o -> $"optimizer={o.Trim().ToLowerInvariant()}" | None -> ()
+          match row.Lr with Some lr -> "lr=" + lr.ToString("R", Globalization.CultureInfo.InvariantCulture) | None -> () ]
+    let sets = if row.Sets.IsEmpty && recipe.IsEmpty then "default" else row.Sets @ recipe |> List.map slug |> String.concat ","
     let init =
         match initRow spec row with
         | Some r ->
@@ -256,6 +276,8 @@ let runRequest (runsDir: string) (data: string option) (quick: bool) (device: st
             Crop = (if quick then 48 else defaultArg spec.Crop b.Crop)
             BatchSize = (if quick then 4 else defaultArg spec.BatchSize b.BatchSize)
             Settings = TrainCmd.parseSets row.Sets
+            Lr = defaultArg row.Lr b.Lr
+            Optimizer = row.Optimizer |> Option.bind OptimizerKind.ofName
             Weights = initRow spec row |> Option.map (fun r -> Path.Combine(runDir runsDir spec r seed, "checkpoint.safetensors")) }
     { Spec = runSpec
       Execution = { Execution.defaults with Device = defaultArg device "cpu"; Workers = (if quick then 0 else Execution.defaults.Workers) }

@@ -96,10 +96,11 @@ let parseSets (sets: string list) =
 /// method's recipe, which `--weight-decay` alone adjusts).
 let optimizerOf (args: ParseResults<Args>) (b: RunSpec) : OptimizerKind option =
     let kind =
-        match args.TryGetResult Optimizer |> Option.map (fun s -> s.Trim().ToLowerInvariant()) with
-        | Some "sgd" -> Some(Sgd(0.9, 5e-4))
-        | Some "adamw" -> Some(AdamW 0.01)
-        | Some other -> RunError.badArguments $"--optimizer {other}: unknown (known: sgd, adamw)"
+        match args.TryGetResult Optimizer with
+        | Some name ->
+            match OptimizerKind.ofName name with
+            | Some k -> Some k
+            | None -> RunError.badArguments $"""--optimizer {name}: unknown (known: {String.concat ", " OptimizerKind.names})"""
         | None -> b.Optimizer
     match args.TryGetResult Weight_Decay with
     | None -> kind

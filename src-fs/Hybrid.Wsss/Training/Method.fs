@@ -67,6 +67,16 @@ module OptimizerKind =
         | Sgd (m, wd) -> Optimizer.SGD(groups, lr, momentum = m, weight_decay = wd)
         | AdamW wd -> Optimizer.AdamW(groups, lr, weight_decay = wd)
 
+    /// The optimizer a name asks for, with the papers' values: sgd (momentum 0.9, weight decay
+    /// 5e-4: the DeepLab recipe of PLDA and AuxSegNet+), adamw (weight decay 0.01: CoSA's).
+    let ofName (name: string) : OptimizerKind option =
+        match name.Trim().ToLowerInvariant() with
+        | "sgd" -> Some(Sgd(0.9, 5e-4))
+        | "adamw" -> Some(AdamW 0.01)
+        | _ -> None
+
+    let names = [ "sgd"; "adamw" ]
+
     /// e.g. "sgd (momentum 0.9, weight decay 0.0005)"
     let describe (kind: OptimizerKind) =
         let f (x: float) = x.ToString("R", System.Globalization.CultureInfo.InvariantCulture)
