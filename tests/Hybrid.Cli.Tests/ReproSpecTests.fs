@@ -155,13 +155,13 @@ let tests =
             Expect.equal (quick.Spec.Data, quick.Spec.Crop, quick.Spec.BatchSize, quick.Execution.Workers) ("tiny", 48, 4, 0) "quick mode"
 
         testCase "a row's optimizer and lr reach its run's spec; an unknown optimizer is refused with the row named" <| fun () ->
-            let r = { row "plda" [] with Optimizer = Some "sgd"; Lr = Some 0.01 }
+            let r = { row "cam" [] with Optimizer = Some "sgd"; Lr = Some 0.01 }
             let spec = specOf 10 [ r ]
             let req = ReproCmd.runRequest "runs" None false None spec r 0 "out"
             Expect.equal req.Spec.Optimizer (Some(Hybrid.Wsss.Training.Sgd(0.9, 5e-4))) "the paper's SGD"
             Expect.equal req.Spec.Lr 0.01 "the row's lr"
-            let plain = ReproCmd.runRequest "runs" None false None spec (row "plda" []) 0 "out"
-            Expect.equal (plain.Spec.Optimizer, plain.Spec.Lr) (None, (Hybrid.Wsss.Runs.RunSpec.defaults (Registry.find "plda")).Lr) "the recipe's without them"
+            let plain = ReproCmd.runRequest "runs" None false None spec (row "cam" []) 0 "out"
+            Expect.equal (plain.Spec.Optimizer, plain.Spec.Lr) (None, (Hybrid.Wsss.Runs.RunSpec.defaults (Registry.find "cam")).Lr) "the recipe's without them"
             let dir = Path.Combine(Path.GetTempPath(), "hybrid-spec-" + Guid.NewGuid().ToString("N"))
             Directory.CreateDirectory dir |> ignore
             try
