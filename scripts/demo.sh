@@ -4,7 +4,8 @@
 #   2. train CoSA, the CAM baseline and the fully supervised upper bound (same backbone, seed):
 #      CoSA in the foreground with its progress bar, the two references one after the other in
 #      the background (logs in their run folders), one libtorch thread each so both cores work,
-#   3. evaluate each on val and print seed / pseudo-mask / segmentation mIoU side by side.
+#   3. evaluate each on val and print seed / pseudo-mask / segmentation mIoU side by side (the
+#      segmentation also after the dense CRF, the papers' optional test-time refinement).
 # DEMO_STEPS (default 400, the paper-repro budget) sets the steps per run; finished runs are
 # not trained again (remove runs/demo to start over). The three runs start from the backbone the
 # project ships, weights/tiny_resnet-scenes-cam3750-seed0.safetensors: the CAM baseline
