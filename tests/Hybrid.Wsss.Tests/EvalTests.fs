@@ -177,6 +177,13 @@ let tests =
             let plain = Hybrid.Wsss.Training.Evaluate.segmentation VocSplit.Val 2 p single [ batch ]
             Expect.equal scores.Crf.Value.Scored SegmentationCrf "scored as the CRF segmentation"
             Expect.floatClose Accuracy.veryHigh scores.Crf.Value.MeanIoU withCrf.MeanIoU "the same CRF as eval seg --crf"
+            // the reference: the CRF applied to the softmax of the logits, argmax, scored
+            let reference =
+                let pred = (Hybrid.Wsss.Training.CrfRefine.refine preset images (logits.softmax(1L))).argmax(1L)
+                let acc = ConfusionAccumulator(2)
+                acc.Add(Host.values<int> masks, Host.values<int> pred)
+                Metrics.evaluate VocSplit.Val SegmentationCrf (acc.Snapshot())
+            Expect.floatClose Accuracy.veryHigh scores.Crf.Value.MeanIoU reference.MeanIoU "the CRF of the probabilities, argmax"
             Expect.floatClose Accuracy.veryHigh scores.Plain.MeanIoU plain.MeanIoU "the plain score is untouched"
             Expect.isGreaterThan scores.Crf.Value.MeanIoU scores.Plain.MeanIoU "the CRF cleans the noisy halves"
             Expect.isNone (Hybrid.Wsss.Training.Evaluate.segmentationScores None VocSplit.Val 2 p single [ batch ]).Crf "no CRF asked, none scored"

@@ -98,7 +98,7 @@ let private evalRun (a: ParseResults<EvalArgs>) =
                 // the protocol training's report scores (single scale): recorded with the run's
                 // other headline numbers, for runs evaluated before it scored the CRF
                 if crf.IsSome && not (a.Contains Tta) && sp = VocSplit.Val then
-                    RunReport.record dir [ "seg_crf_miou", r.MeanIoU; "seg_crf_fg_iou", r.ForegroundIoU ]
+                    RunReport.record dir (RunReport.crfHeadline r)
                 Markdown.perClass classNames r
         | Masks -> invalidArg "output" "eval masks scores a label folder: --labels DIR, not --run"
     printfn "%s" text

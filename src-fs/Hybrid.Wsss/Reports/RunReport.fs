@@ -45,7 +45,7 @@ let defaults =
 let evaluate (opts: Options) (classes: int) (p: Predictor) (batches: unit -> seq<Batch>) : Results =
     let seeds = p.Cam |> Option.map (fun _ -> Evaluate.camSeeds opts.Split classes p opts.CamScales opts.Thresholds (batches ()))
     let pseudo = p.Pseudo |> Option.map (fun _ -> Evaluate.pseudo opts.Split classes p (batches ()))
-    // one pass over the split scores the segmentation both ways
+    // one pass over the split scores the segmentation every way
     let seg = p.Segment |> Option.map (fun _ -> Evaluate.segmentationScores opts.SegCrf opts.Split classes p opts.SegScales (batches ()))
     { Split = opts.Split
       Seeds = seeds
@@ -54,13 +54,16 @@ let evaluate (opts: Options) (classes: int) (p: Predictor) (batches: unit -> seq
       SegmentationGivenLabels = seg |> Option.map (fun s -> s.GivenLabels)
       SegmentationCrf = seg |> Option.bind (fun s -> s.Crf) }
 
+/// The headline numbers of the segmentation after the dense CRF.
+let crfHeadline (e: EvalResult) = [ "seg_crf_miou", e.MeanIoU; "seg_crf_fg_iou", e.ForegroundIoU ]
+
 /// Headline numbers (fractions) by name, for metrics logs and comparisons.
 let headline (r: Results) : (string * float) list =
     [ match r.Seeds with Some s -> yield "seed_miou", s.Best.Result.MeanIoU; yield "seed_fg_iou", s.Best.Result.ForegroundIoU; yield "seed_threshold", s.Best.Threshold | None -> ()
       match r.Pseudo with Some e -> yield "pseudo_miou", e.MeanIoU; yield "pseudo_precision", e.MeanPrecision; yield "pseudo_recall", e.MeanRecall | None -> ()
       match r.Segmentation with Some e -> yield "seg_miou", e.MeanIoU; yield "seg_fg_iou", e.ForegroundIoU | None -> ()
       match r.SegmentationGivenLabels with Some e -> yield "seg_given_labels_miou", e.MeanIoU | None -> ()
-      match r.SegmentationCrf with Some e -> yield "seg_crf_miou", e.MeanIoU; yield "seg_crf_fg_iou", e.ForegroundIoU | None -> () ]
+      match r.SegmentationCrf with Some e -> yield! crfHeadline e | None -> () ]
 
 let markdown (title: string) (classNames: string[]) (r: Results) =
     let parts =

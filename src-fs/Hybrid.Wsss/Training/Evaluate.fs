@@ -87,18 +87,6 @@ let segmentProbs (segment: Tensor -> Tensor) (s: Scales) (images: Tensor) : Tens
     let sum = probs |> List.reduce (+)
     (sum / float probs.Length).MoveToOuterDisposeScope()
 
-/// Segmentation predictions (argmax of the fused probabilities, optionally dense-CRF refined)
-/// scored against GT.
-let segmentationWith (crf: Hybrid.Vision.CrfPreset option) (split: Hybrid.Data.VocSplit) (classes: int) (p: Predictor) (s: Scales) (batches: seq<Batch>) : EvalResult =
-    let segment = need "segmentation" p.Segment
-    let predict (b: Batch) =
-        let probs = segmentProbs segment s b.Images
-        let probs = match crf with Some preset -> CrfRefine.refine preset b.Images probs | None -> probs
-        probs.argmax(1L)
-    Metrics.evaluate split (if crf.IsSome then SegmentationCrf else Segmentation) (confusion classes predict batches)
-
-let segmentation split classes p s batches = segmentationWith None split classes p s batches
-
 /// Probabilities (B, K + 1, H, W) with every class absent from the image's GT labels (B, K)
 /// at -1, so that an argmax picks background or one of the image's classes.
 let private restrictToLabels (labels: Tensor) (probs: Tensor) : Tensor =
@@ -133,6 +121,14 @@ let segmentationScores (crf: Hybrid.Vision.CrfPreset option) (split: Hybrid.Data
     { Plain = Metrics.evaluate split Segmentation (plain.Snapshot())
       GivenLabels = Metrics.evaluate split SegmentationGivenLabels (given.Snapshot())
       Crf = crf |> Option.map (fun _ -> Metrics.evaluate split SegmentationCrf (refined.Snapshot())) }
+
+/// Segmentation predictions (argmax of the fused probabilities, dense-CRF refined with a preset)
+/// scored against GT.
+let segmentationWith (crf: Hybrid.Vision.CrfPreset option) (split: Hybrid.Data.VocSplit) (classes: int) (p: Predictor) (s: Scales) (batches: seq<Batch>) : EvalResult =
+    let scores = segmentationScores crf split classes p s batches
+    defaultArg scores.Crf scores.Plain
+
+let segmentation split classes p s batches = segmentationWith None split classes p s batches
 
 /// The segmentation given the image labels alone (see segmentationScores).
 let segmentationGivenLabels split classes p s batches = (segmentationScores None split classes p s batches).GivenLabels

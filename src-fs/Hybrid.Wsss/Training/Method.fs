@@ -69,13 +69,13 @@ module OptimizerKind =
 
     /// The optimizer a name asks for, with the papers' values: sgd (momentum 0.9, weight decay
     /// 5e-4: the DeepLab recipe of PLDA and AuxSegNet+), adamw (weight decay 0.01: CoSA's).
-    let ofName (name: string) : OptimizerKind option =
-        match name.Trim().ToLowerInvariant() with
-        | "sgd" -> Some(Sgd(0.9, 5e-4))
-        | "adamw" -> Some(AdamW 0.01)
-        | _ -> None
+    let private named = [ "sgd", Sgd(0.9, 5e-4); "adamw", AdamW 0.01 ]
 
-    let names = [ "sgd"; "adamw" ]
+    let ofName (name: string) : OptimizerKind option =
+        let key = name.Trim().ToLowerInvariant()
+        named |> List.tryFind (fun (n, _) -> n = key) |> Option.map snd
+
+    let names = List.map fst named
 
     /// e.g. "sgd (momentum 0.9, weight decay 0.0005)"
     let describe (kind: OptimizerKind) =

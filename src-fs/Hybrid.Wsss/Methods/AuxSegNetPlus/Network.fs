@@ -67,12 +67,10 @@ type AuxSegNetNetwork(backbone: SharedBackbone, classes: int64, cfg: Config) as 
     do torch.nn.init.xavier_uniform_ (classifier.weight) |> ignore
     let segBranch = new DilatedBranch(backbone.Channels, channels, rate1, rate2)
     let segHead = torch.nn.Conv2d(channels, classes + 1L, 1L)
-    // the public code's third dilated conv, after the affinity-enhanced features (none by default)
+    // the public code's third dilated conv, after the affinity-enhanced features (none by
+    // default; Config.validate refuses it without an affinity)
     let postConv () =
-        match cfg.Affinity, cfg.PostAffinityDilation with
-        | NoAffinity, _
-        | _, None -> None
-        | _, Some d -> Some(torch.nn.Conv2d(channels, channels, 3L, padding = int64 d, dilation = int64 d))
+        cfg.PostAffinityDilation |> Option.map (fun d -> torch.nn.Conv2d(channels, channels, 3L, padding = int64 d, dilation = int64 d))
     let segPost = postConv ()
     let salBranch = if withSaliency then Some(new DilatedBranch(backbone.Channels, channels, rate1, rate2)) else None
     let salHead = if withSaliency then Some(torch.nn.Conv2d(channels, 1L, 1L)) else None
